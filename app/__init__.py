@@ -1,0 +1,1 @@
+"""Deskmate's desktop shell: composition root, command line, settings and logging (the Qt windows come later)."""

@@ -1,0 +1,97 @@
+"""The ``deskmate`` command line: argument parsing, dispatch, and the one place errors meet the user."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+from app import commands
+from app.logs import configure_logging
+from app.settings import load_settings
+from tools.errors import DeskmateError
+
+log = logging.getLogger("deskmate")
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+
+
+def _date(value: str) -> datetime:
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date: {value!r} (use YYYY-MM-DD or an ISO timestamp)") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="deskmate",
+        description="Deskmate: a local-first copilot for your desktop. Without a command, shows where things stand.",
+    )
+    parser.add_argument("--home", help="keep every file Deskmate writes under this folder (or set DESKMATE_HOME)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug details to stderr")
+    parser.add_argument("--version", action="version", version="deskmate 0.1.0")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    index = sub.add_parser("index", help="manage the knowledge index of your files")
+    isub = index.add_subparsers(dest="index_command", metavar="ACTION", required=True)
+    add = isub.add_parser("add", help="add folders or files to the index")
+    add.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    add.add_argument("--include", action="append", default=[], metavar="GLOB", help="only files matching (repeat)")
+    add.add_argument("--exclude", action="append", default=[], metavar="GLOB", help="skip names matching (repeat)")
+    add.add_argument("--sync", action="store_true", help="index the new roots right away")
+    remove = isub.add_parser("remove", help="remove a root and everything indexed from it")
+    remove.add_argument("path", type=Path)
+    lst = isub.add_parser("list", help="list the roots")
+    lst.add_argument("--json", action="store_true")
+    sync = isub.add_parser("sync", help="bring the index in line with the files on disk")
+    sync.add_argument("--json", action="store_true")
+    sync.add_argument("--retry-failed", action="store_true", help="parse files that failed before again")
+    status = isub.add_parser("status", help="roots, files, chunks, failures, embedder, last sync")
+    status.add_argument("--json", action="store_true")
+    status.add_argument("--files", action="store_true", help="one row per file")
+    isub.add_parser("watch", help="keep the index fresh while files change (until Ctrl+C)")
+
+    srch = sub.add_parser("search", help="search your indexed files")
+    srch.add_argument("query")
+    srch.add_argument("--k", type=int, default=10, help="number of results (default 10)")
+    srch.add_argument("--mode", choices=["hybrid", "vector", "fts"], default="hybrid")
+    srch.add_argument("--json", action="store_true")
+    srch.add_argument("--root", action="append", default=[], type=Path, help="only under this root (repeat)")
+    srch.add_argument("--glob", help="only paths matching, e.g. '*.pdf' or '*/notes/*'")
+    srch.add_argument("--type", action="append", default=[], dest="types", help="file type, e.g. pdf (repeat)")
+    srch.add_argument("--after", type=_date, help="modified on or after this date")
+    srch.add_argument("--before", type=_date, help="modified before this date")
+
+    ev = sub.add_parser("eval", help="measure Deskmate")
+    esub = ev.add_subparsers(dest="eval_command", metavar="WHAT", required=True)
+    retr = esub.add_parser("retrieval", help="retrieval quality on a BEIR-layout collection")
+    retr.add_argument("--dataset", type=Path, required=True, help="folder with corpus.jsonl, queries.jsonl, qrels/")
+    retr.add_argument("--modes", default="fts,vector,hybrid", help="comma-separated (default fts,vector,hybrid)")
+    retr.add_argument("--json", action="store_true")
+    retr.add_argument("--run-file", type=Path, help="write a TREC run file per mode to OUT.MODE")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings, paths = load_settings(args.home)
+        configure_logging(paths.log_file, settings.log_level, verbose=args.verbose)
+        log.debug("command %s with home %s", args.command, paths.data_dir)
+        return commands.dispatch(args, settings, paths)
+    except DeskmateError as exc:
+        print(f"deskmate: {exc}", file=sys.stderr)
+        log.error("%s", exc)
+        return EXIT_ERROR
+    except BrokenPipeError:
+        # Output piped into `head` and friends: stop quietly, like other command-line tools.
+        sys.stderr.close()
+        return EXIT_OK
+    except KeyboardInterrupt:
+        print("deskmate: interrupted; the next run resumes where this one stopped", file=sys.stderr)
+        return 130

@@ -1,0 +1,241 @@
+"""What each ``deskmate`` command does, and how its result is printed (tables, progress bars, or JSON)."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from app.settings import AppSettings, Paths
+from tools.errors import ConfigError
+from tools.eval.retrieval import evaluate, write_run_file
+from tools.index.embedder import OnnxEmbedder
+from tools.index.knowledge import KnowledgeIndex, ProgressFn
+from tools.index.parsing import default_workers
+from tools.index.search import SearchFilters, search
+from tools.index.watcher import IndexWatcher
+
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+
+def open_index(settings: AppSettings, paths: Paths, data_dir: Path | None = None) -> KnowledgeIndex:
+    """The composition root of the index: settings in, a ready KnowledgeIndex out."""
+    embedder = OnnxEmbedder(paths.models_dir, device=settings.embedder.device, threads=settings.embedder.threads)
+    workers = settings.index.parse_workers
+    return KnowledgeIndex(data_dir or paths.index_dir, embedder, settings.index.options(),
+                          parse_workers=default_workers() if workers is None else workers)
+
+
+@contextlib.contextmanager
+def progress_bar(enabled: bool) -> Iterator[ProgressFn | None]:
+    """A progress bar on a terminal; nothing in --json mode or when output is piped."""
+    if not enabled or not err.is_terminal:
+        yield None
+        return
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err, transient=True) as bar:
+        tasks: dict[str, Any] = {}
+
+        def update(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total or None)
+            bar.update(tasks[stage], completed=done, total=total or None)
+
+        yield update
+
+
+def dispatch(args: argparse.Namespace, settings: AppSettings, paths: Paths) -> int:
+    if args.command is None:
+        return show_overview(settings, paths)
+    if args.command == "index":
+        return run_index(args, settings, paths)
+    if args.command == "search":
+        return run_search(args, settings, paths)
+    if args.command == "eval":
+        return run_eval(args, settings, paths)
+    raise ConfigError(f"unknown command {args.command}")
+
+
+def _emit(data: Any) -> None:
+    json.dump(data, sys.stdout, indent=2, default=str)
+    sys.stdout.write("\n")
+
+
+def show_overview(settings: AppSettings, paths: Paths) -> int:
+    index = open_index(settings, paths)
+    try:
+        status = index.status()
+    finally:
+        index.close()
+    out.print("[bold]Deskmate[/bold]: a local-first copilot for your desktop.")
+    out.print(f"Data: {paths.data_dir}   Settings: {paths.settings_file}   Log: {paths.log_file}")
+    out.print(f"Index: {len(status['roots'])} roots, {status['files']} files, {status['chunks']} chunks, "
+              f"{status['failed']} failed.")
+    if not status["roots"]:
+        out.print("Start with: deskmate index add ~/Documents --sync   then   deskmate search \"your question\"")
+    out.print("The desktop window, tray and agent are not built yet: this release is the knowledge index and CLI.")
+    return 0
+
+
+def run_index(args: argparse.Namespace, settings: AppSettings, paths: Paths) -> int:
+    action = args.index_command
+    if action == "watch":
+        return watch(settings, paths)
+    index = open_index(settings, paths)
+    try:
+        if action == "add":
+            for path in args.paths:
+                root = index.add_root(path, args.include, args.exclude)
+                out.print(f"added {root.path}")
+            if args.sync:
+                return _sync(index, as_json=False, retry_failed=False)
+            out.print("run `deskmate index sync` to index it now")
+        elif action == "remove":
+            if not index.remove_root(args.path):
+                raise ConfigError(f"{args.path} is not an index root (see `deskmate index list`)")
+            out.print(f"removed {args.path} and its indexed files")
+        elif action == "list":
+            roots = index.roots()
+            if args.json:
+                _emit([{"path": r.path, "include": list(r.include), "exclude": list(r.exclude)} for r in roots])
+            else:
+                for r in roots:
+                    extra = "".join(f" +{g}" for g in r.include) + "".join(f" -{g}" for g in r.exclude)
+                    out.print(f"{r.path}{extra}")
+                if not roots:
+                    out.print("no roots yet: deskmate index add PATH")
+        elif action == "sync":
+            return _sync(index, as_json=args.json, retry_failed=args.retry_failed)
+        elif action == "status":
+            _print_status(index.status(files=args.files), as_json=args.json)
+        return 0
+    finally:
+        index.close()
+
+
+def _sync(index: KnowledgeIndex, *, as_json: bool, retry_failed: bool) -> int:
+    if not index.roots():
+        raise ConfigError("no folders to index yet: add one with `deskmate index add PATH`")
+    with progress_bar(not as_json) as progress:
+        report = index.sync(progress=progress, retry_failed=retry_failed)
+    if as_json:
+        _emit(report.as_dict())
+        return 0
+    out.print(
+        f"scanned {report.scanned} files: {report.added} added, {report.changed} changed, {report.removed} removed, "
+        f"{report.unchanged} unchanged, {report.failed} failed; {report.chunks_embedded} chunks embedded "
+        f"({report.chunks_reused} reused) in {report.seconds:.1f} s"
+    )
+    if report.repaired:
+        out.print(f"[yellow]the index was repaired: {report.repaired}[/yellow]")
+    for failure in report.failures:
+        out.print(f"  [red]failed[/red] {failure['path']}: {failure['reason']}")
+    return 0
+
+
+def _print_status(status: dict[str, Any], *, as_json: bool) -> None:
+    if as_json:
+        _emit(status)
+        return
+    last = status["last_sync"]
+    when = datetime.fromtimestamp(last).strftime("%Y-%m-%d %H:%M:%S") if last else "never"
+    emb = status["embedder"]
+    out.print(f"{status['files']} files, {status['chunks']} chunks, {status['failed']} failed; last sync {when}")
+    out.print(f"embedder {emb['model']} ({emb['recipe']}, {emb['dims']} dims); data in {status['data_dir']}")
+    if status["rebuilding_to"]:
+        out.print("[yellow]rebuilding for a new embedder or chunker: searches use full-text only until "
+                  "`deskmate index sync` completes[/yellow]")
+    for root in status["roots"]:
+        out.print(f"  root {root['path']}: {root['files']} files")
+    for failure in status["failures"]:
+        out.print(f"  [red]failed[/red] {failure['path']}: {failure['reason']}")
+    if "file_list" in status:
+        table = Table("path", "state", "chunks", "type")
+        for row in status["file_list"]:
+            table.add_row(row["path"], row["state"], str(row["chunks"]), row["type"] or "")
+        out.print(table)
+
+
+def run_search(args: argparse.Namespace, settings: AppSettings, paths: Paths) -> int:
+    filters = SearchFilters(
+        roots=tuple(str(p.expanduser().resolve()) for p in args.root),
+        path_glob=args.glob,
+        file_types=tuple(args.types),
+        modified_after=args.after,
+        modified_before=args.before,
+    )
+    index = open_index(settings, paths)
+    try:
+        started = time.perf_counter()
+        hits = search(index, args.query, k=args.k, mode=args.mode, filters=filters)
+        elapsed = time.perf_counter() - started
+    finally:
+        index.close()
+    if args.json:
+        _emit({"query": args.query, "mode": args.mode, "ms": round(elapsed * 1000, 1),
+               "results": [h.as_dict() for h in hits]})
+        return 0
+    if not hits:
+        out.print("no results")
+    for rank, hit in enumerate(hits, 1):
+        where = hit.path
+        if hit.page is not None:
+            where += f" p.{hit.page}"
+        if hit.line_start is not None:
+            where += f":{hit.line_start}-{hit.line_end}"
+        out.print(f"[bold]{rank}. {where}[/bold]  ({hit.score:.3f})")
+        if hit.heading:
+            out.print(f"   {hit.heading}")
+        out.print(f"   {hit.snippet}", markup=False)
+    return 0
+
+
+def run_eval(args: argparse.Namespace, settings: AppSettings, paths: Paths) -> int:
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    bad = [m for m in modes if m not in ("fts", "vector", "hybrid")]
+    if bad or not modes:
+        raise ConfigError(f"unknown mode(s) {', '.join(bad) or '(none)'}: use fts, vector, hybrid")
+    with tempfile.TemporaryDirectory(prefix="deskmate-eval-") as tmp, progress_bar(not args.json) as progress:
+        results = evaluate(lambda folder: open_index(settings, paths, folder), args.dataset, Path(tmp),
+                           modes, progress)
+    for result in results:
+        if args.run_file:
+            write_run_file(result.run, Path(f"{args.run_file}.{result.mode}"), f"deskmate-{result.mode}")
+    if args.json:
+        _emit({"dataset": str(args.dataset), "results": [r.as_dict() for r in results]})
+        return 0
+    table = Table("mode", "nDCG@10", "Recall@10", "Recall@100", "MRR@10", "queries", title=str(args.dataset))
+    for r in results:
+        table.add_row(r.mode, f"{r.ndcg_at_10:.3f}", f"{r.recall_at_10:.3f}", f"{r.recall_at_100:.3f}",
+                      f"{r.mrr_at_10:.3f}", str(r.queries))
+    out.print(table)
+    return 0
+
+
+def watch(settings: AppSettings, paths: Paths) -> int:
+    index = open_index(settings, paths)
+    try:
+        if not index.roots():
+            raise ConfigError("no folders to watch yet: add one with `deskmate index add PATH`")
+
+        def report(summary: str) -> None:
+            out.print(f"{datetime.now():%H:%M:%S} {summary}")
+
+        watcher = IndexWatcher(index, reconcile_seconds=settings.index.reconcile_minutes * 60, on_sync=report)
+        out.print(f"watching {len(index.roots())} roots; Ctrl+C to stop")
+        watcher.run_forever()
+    finally:
+        index.close()
+    return 0

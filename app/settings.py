@@ -1,0 +1,123 @@
+"""AppSettings: every setting Deskmate reads, from defaults, the settings file and DESKMATE_* variables."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import platformdirs
+from pydantic import BaseModel, Field, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+from tools.errors import ConfigError
+from tools.index.config import IndexOptions
+
+APP_NAME = "Deskmate"
+
+
+@dataclass(frozen=True, slots=True)
+class Paths:
+    """Where Deskmate keeps its files. With a home folder, everything lives under it."""
+
+    config_dir: Path
+    data_dir: Path
+    log_dir: Path
+
+    @property
+    def settings_file(self) -> Path:
+        return self.config_dir / "settings.toml"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    @property
+    def log_file(self) -> Path:
+        return self.log_dir / "deskmate.log"
+
+    @classmethod
+    def resolve(cls, home: str | Path | None = None) -> Paths:
+        """``home`` (or DESKMATE_HOME) relocates everything; otherwise the platform's user folders."""
+        home = home or os.environ.get("DESKMATE_HOME") or None
+        if home:
+            base = Path(home).expanduser().resolve()
+            return cls(base / "config", base / "data", base / "logs")
+        return cls(
+            Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)),
+            Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)),
+            Path(platformdirs.user_log_dir(APP_NAME, appauthor=False)),
+        )
+
+
+class IndexSettings(BaseModel):
+    include: list[str] = Field(default_factory=list, description="Only index files matching one of these globs.")
+    exclude: list[str] = Field(default_factory=list, description="Also skip names matching these globs.")
+    default_excludes: bool = True
+    max_file_mb: float = Field(50.0, gt=0)
+    parse_seconds: float = Field(60.0, gt=0)
+    chunk_tokens: int = Field(256, ge=64, le=512)
+    overlap_tokens: int = Field(32, ge=0, le=128)
+    parse_workers: int | None = Field(None, ge=0, description="Parser processes; unset = half the cores.")
+    reconcile_minutes: float = Field(10.0, gt=0, description="How often the watcher re-checks every root.")
+
+    def options(self) -> IndexOptions:
+        return IndexOptions(
+            include=tuple(self.include),
+            exclude=tuple(self.exclude),
+            use_default_excludes=self.default_excludes,
+            max_file_bytes=int(self.max_file_mb * 1024 * 1024),
+            parse_seconds=self.parse_seconds,
+            chunk_tokens=self.chunk_tokens,
+            overlap_tokens=self.overlap_tokens,
+        )
+
+
+class EmbedderSettings(BaseModel):
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    threads: int | None = Field(None, ge=1)
+
+
+class AppSettings(BaseSettings):
+    """Read once at start-up and passed down; nothing else reads the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="DESKMATE_", env_nested_delimiter="__", extra="forbid")
+
+    home: Path | None = None
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    index: IndexSettings = Field(default_factory=IndexSettings)
+    embedder: EmbedderSettings = Field(default_factory=EmbedderSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Precedence: explicit arguments, then DESKMATE_* variables, then the settings file (when there is one).
+        return init_settings, env_settings, TomlConfigSettingsSource(settings_cls)
+
+
+def load_settings(home: str | Path | None = None) -> tuple[AppSettings, Paths]:
+    """Build the settings and the paths for ``home`` (or DESKMATE_HOME, or the platform's folders)."""
+    paths = Paths.resolve(home)
+
+    class FileBackedSettings(AppSettings):
+        model_config = SettingsConfigDict(**{**AppSettings.model_config, "toml_file": paths.settings_file})
+
+    try:
+        settings = FileBackedSettings(home=paths.config_dir.parent) if home else FileBackedSettings()
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"invalid settings ({paths.settings_file} or DESKMATE_* variables): {problems}") from exc
+    except Exception as exc:  # a TOML syntax error surfaces as a plain exception from the source
+        raise ConfigError(f"cannot read {paths.settings_file}: {exc}") from exc
+    return settings, paths

@@ -1,0 +1,1 @@
+"""Files Deskmate ships (tokenizer, templates, default config), read with importlib.resources."""

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.fakes import FakeEmbedder
+from tools.index.config import IndexOptions
+from tools.index.embedder import OnnxEmbedder
+from tools.index.knowledge import KnowledgeIndex
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+
+@pytest.fixture(autouse=True)
+def deskmate_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own Deskmate home: nothing touches the user's real folders."""
+    home = tmp_path / "deskmate-home"
+    monkeypatch.setenv("DESKMATE_HOME", str(home))
+    return home
+
+
+@pytest.fixture(scope="session")
+def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One prepared embedding model for the whole run (deriving it takes a few seconds)."""
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture(scope="session")
+def onnx_embedder(models_dir: Path) -> OnnxEmbedder:
+    return OnnxEmbedder(models_dir, device="cpu", threads=2)
+
+
+@pytest.fixture
+def fake_embedder() -> FakeEmbedder:
+    return FakeEmbedder()
+
+
+@pytest.fixture
+def make_index(tmp_path: Path) -> Iterator[object]:
+    """Factory for indexes on real LanceDB in tmp_path; closes them all at the end."""
+    opened: list[KnowledgeIndex] = []
+
+    def factory(embedder: object, name: str = "index", **options: object) -> KnowledgeIndex:
+        index = KnowledgeIndex(tmp_path / name, embedder, IndexOptions(**options))  # type: ignore[arg-type]
+        opened.append(index)
+        return index
+
+    yield factory
+    for index in opened:
+        index.close()

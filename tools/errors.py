@@ -1,0 +1,38 @@
+"""Deskmate's error tree; every error a user can meet derives from DeskmateError.
+
+    DeskmateError
+    ├── ConfigError          settings or arguments that cannot work (bad path, bad value)
+    ├── IndexError_          the knowledge index cannot do what was asked
+    │   ├── StoreError       LanceDB failed or the table is damaged beyond repair
+    │   └── EmbedderError    the embedding model cannot be prepared or run
+    └── EvalError            an evaluation dataset is missing or malformed
+
+Adapters translate third-party exceptions into these at the boundary, so callers (the CLI, the agent, the
+desktop window) handle one family and show ``str(error)`` with what to do next.
+"""
+
+from __future__ import annotations
+
+
+class DeskmateError(Exception):
+    """Root of every error Deskmate raises on purpose; the message is written for the user."""
+
+
+class ConfigError(DeskmateError):
+    """A setting, path or argument that cannot work."""
+
+
+class IndexError_(DeskmateError):  # noqa: N801 - trailing underscore avoids shadowing the builtin
+    """The knowledge index cannot do what was asked."""
+
+
+class StoreError(IndexError_):
+    """The vector/full-text store failed or is damaged beyond repair."""
+
+
+class EmbedderError(IndexError_):
+    """The embedding model cannot be prepared or run."""
+
+
+class EvalError(DeskmateError):
+    """An evaluation dataset is missing or malformed."""

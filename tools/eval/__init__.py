@@ -1,0 +1,1 @@
+"""Evaluations of Deskmate's retrieval on public test collections."""

@@ -1,0 +1,383 @@
+"""The knowledge index facade: roots, incremental crash-safe sync, status and search over one data folder."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tools.errors import ConfigError
+from tools.index.chunker import CHUNKER_VERSION, Chunk, chunk_document
+from tools.index.config import IndexOptions
+from tools.index.document import ParseBudget
+from tools.index.embedder import Embedder
+from tools.index.manifest import FileState, Manifest, Root
+from tools.index.parsing import ParseOutcome, ParsePool
+from tools.index.store import ChunkStore, in_list, sql_quote
+from tools.index.walker import FileEntry, Skipped, walk
+
+log = logging.getLogger(__name__)
+
+ProgressFn = Callable[[str, int, int], None]
+"""progress(stage, done, total): stage is "scan", "index" or "optimize"."""
+
+
+@dataclass(slots=True)
+class SyncReport:
+    scanned: int = 0
+    added: int = 0
+    changed: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    chunks_embedded: int = 0
+    chunks_reused: int = 0
+    chunks_written: int = 0
+    seconds: float = 0.0
+    generation: str = ""
+    swapped: bool = False
+    repaired: str = ""
+    failures: list[dict[str, str]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__slots__}
+
+
+@dataclass(slots=True)
+class _Pending:
+    state: FileState
+    chunks: list[Chunk]
+    kind: str  # "added" | "changed" | "failed"
+
+
+class KnowledgeIndex:
+    """Everything the app and the agent do with the index goes through here.
+
+    One process writes at a time (the app or the CLI); inside it, the store and the manifest serialise writes.
+    Generations: the chunk table is named after the embedder identity and chunker version. When either
+    changes, a sync builds the new generation beside the old one and swaps only when it is complete; until
+    then searches use the old table in full-text mode, because its vectors cannot be compared with the new
+    embedder's.
+    """
+
+    def __init__(self, data_dir: Path, embedder: Embedder, options: IndexOptions | None = None,
+                 *, parse_workers: int = 0) -> None:
+        self.data_dir = data_dir
+        self.options = options or IndexOptions()
+        self.embedder = embedder
+        self.parse_workers = parse_workers
+        self.manifest = Manifest(data_dir / "manifest.sqlite3")
+        self.store = ChunkStore(data_dir / "lancedb", embedder.identity.dims)
+        # Chunk size and overlap change every chunk, so they are part of the generation too.
+        o = self.options
+        self.generation = f"{embedder.identity.key}_c{CHUNKER_VERSION}_{o.chunk_tokens}_{o.overlap_tokens}"
+        self._opened: set[str] = set()
+        if self.manifest.get_meta("active_generation") is None:
+            self.manifest.set_meta(active_generation=self.generation)
+
+    def close(self) -> None:
+        self.manifest.close()
+
+    # -- generations ---------------------------------------------------------------------------------
+
+    @property
+    def active_generation(self) -> str:
+        return self.manifest.get_meta("active_generation") or self.generation
+
+    @property
+    def rebuilding(self) -> bool:
+        return self.active_generation != self.generation
+
+    @staticmethod
+    def table_name(generation: str) -> str:
+        return f"chunks_{generation}"
+
+    def _open_table(self, generation: str) -> str:
+        """Open a generation's table once per process, repairing it (and distrusting the manifest) if needed."""
+        name = self.table_name(generation)
+        if name in self._opened:
+            return ""
+        report = self.store.open(name)
+        self._opened.add(name)
+        recorded = self.manifest.get_meta(f"store_version:{generation}")
+        if report.repaired or (recorded is not None and self.store.version(name) < int(recorded)):
+            detail = report.detail or "the store is older than the manifest"
+            log.warning("index table %s repaired (%s); every file will be re-verified", name, detail)
+            self.manifest.invalidate(generation)
+            return detail
+        return ""
+
+    # -- roots ---------------------------------------------------------------------------------------
+
+    def roots(self) -> list[Root]:
+        return self.manifest.roots()
+
+    def add_root(self, path: Path, include: Iterable[str] = (), exclude: Iterable[str] = ()) -> Root:
+        resolved = path.expanduser().resolve()
+        if not resolved.exists():
+            raise ConfigError(f"{path} does not exist")
+        if not (resolved.is_dir() or resolved.is_file()):
+            raise ConfigError(f"{path} is neither a folder nor a file")
+        root = Root(str(resolved), tuple(include), tuple(exclude))
+        self.manifest.add_root(root)
+        return root
+
+    def remove_root(self, path: Path) -> bool:
+        key = str(path.expanduser().resolve())
+        known = {r.path for r in self.roots()}
+        if key not in known:
+            key = str(path.expanduser().absolute())
+            if key not in known:
+                return False
+        for generation in {self.generation, self.active_generation}:
+            name = self.table_name(generation)
+            self._open_table(generation)
+            self.store.delete_where(name, f"root = {sql_quote(key)}")
+        return self.manifest.remove_root(key)
+
+    # -- sync ----------------------------------------------------------------------------------------
+
+    def sync(self, *, paths: Iterable[str] | None = None, progress: ProgressFn | None = None,
+             retry_failed: bool = False) -> SyncReport:
+        """Bring the index in line with the files on disk; with ``paths``, look only at those paths.
+
+        Safe to interrupt at any point: the next sync resumes where this one stopped.
+        """
+        started = time.monotonic()
+        report = SyncReport(generation=self.generation)
+        gen = self.generation
+        name = self.table_name(gen)
+        report.repaired = self._open_table(gen)
+        known = self.manifest.files(gen)
+        journal = self.manifest.journal(gen)
+        roots = self.roots()
+        entries, skipped = self._scan(roots, paths, progress)
+        report.scanned = len(entries) + len(skipped)
+        present = {e.path for e in entries} | {s.path for s in skipped}
+        todo: list[FileEntry] = []
+        for entry in entries:
+            state = known.get(entry.path)
+            if (state is None or entry.path in journal or state.size != entry.size
+                    or state.mtime_ns != entry.mtime_ns or (retry_failed and state.status == "failed")):
+                todo.append(entry)
+            else:
+                report.unchanged += 1
+        if paths is None:
+            in_roots = {r.path for r in roots}
+            gone = [p for p, s in known.items() if p not in present and s.root in in_roots]
+            gone += [p for p, s in known.items() if s.root not in in_roots]
+        else:
+            asked = [os.path.abspath(p) for p in paths]
+            gone = [p for p in known if p not in present and any(_under(p, a) for a in asked)]
+        gone += [p for p in journal if p not in present and p not in known]
+        pending: list[_Pending] = []
+        for skip in skipped:
+            state = known.get(skip.path)
+            if state is None or state.reason != skip.reason or skip.path in journal:
+                pending.append(_Pending(_failed_state(skip.path, skip.root, 0, 0, None, skip.reason), [], "failed"))
+        by_path = {e.path: e for e in todo}
+        pool = ParsePool(self.parse_workers if len(todo) > 1 else 0, self._budget())
+        done = 0
+        try:
+            for outcome in pool.parse(e.path for e in todo):
+                entry = by_path[outcome.path]
+                self._classify(entry, outcome, known.get(entry.path), entry.path in journal, pending, report)
+                done += 1
+                if sum(len(p.chunks) for p in pending) >= self.options.chunks_per_commit or \
+                        len(pending) >= self.options.files_per_commit:
+                    self._flush(name, pending, report)
+                    pending = []
+                if progress:
+                    progress("index", done, len(todo))
+            self._flush(name, pending, report)
+        finally:
+            pool.close()
+        if gone:
+            self.manifest.begin_batch(gen, gone)
+            version = self.store.replace_files(name, gone, [])
+            self.manifest.commit_batch(gen, [], gone, version)
+            report.removed = len(gone)
+        touched = report.added + report.changed + report.removed + report.failed
+        if progress:
+            progress("optimize", 0, 1)
+        self.store.maintain(name, force=touched > 0 or not self.store.has_fts(name))
+        if self.rebuilding and paths is None:
+            self._swap(gen)
+            report.swapped = True
+        report.seconds = time.monotonic() - started
+        self.manifest.set_meta(last_sync=str(time.time()))
+        return report
+
+    def _budget(self) -> ParseBudget:
+        o = self.options
+        return ParseBudget(max_chars=o.max_chars, max_pages=o.max_pages, seconds=o.parse_seconds)
+
+    def _scan(self, roots: list[Root], paths: Iterable[str] | None,
+              progress: ProgressFn | None) -> tuple[list[FileEntry], list[Skipped]]:
+        entries: dict[str, FileEntry] = {}
+        skipped: dict[str, Skipped] = {}
+        targets: list[tuple[Root, str | None]] = []
+        if paths is None:
+            targets = [(root, None) for root in roots]
+        else:
+            for path in paths:
+                absolute = os.path.abspath(path)
+                root = next((r for r in roots if _under(absolute, r.path)), None)
+                if root is not None and os.path.exists(absolute):
+                    targets.append((root, absolute))
+        for root, start in targets:
+            for item in walk(root, self.options, start=start):
+                if isinstance(item, FileEntry):
+                    entries.setdefault(item.path, item)
+                else:
+                    skipped.setdefault(item.path, item)
+                if progress and (len(entries) + len(skipped)) % 500 == 0:
+                    progress("scan", len(entries) + len(skipped), 0)
+        return list(entries.values()), list(skipped.values())
+
+    def _classify(self, entry: FileEntry, outcome: ParseOutcome, old: FileState | None, journaled: bool,
+                  pending: list[_Pending], report: SyncReport) -> None:
+        if (old is not None and not journaled and outcome.sha256 is not None and old.sha256 == outcome.sha256
+                and old.status == "indexed"):
+            # Touched but not changed: remember the new mtime so the next sync skips it at the cost of a stat.
+            self.manifest.touch(self.generation, [(entry.path, entry.size, entry.mtime_ns)])
+            report.unchanged += 1
+            return
+        if outcome.document is None:
+            reason = outcome.error or "unknown parser error"
+            state = _failed_state(entry.path, entry.root, entry.size, entry.mtime_ns, outcome.sha256, reason)
+            pending.append(_Pending(state, [], "failed"))
+            return
+        doc = outcome.document
+        chunks = chunk_document(doc, self.embedder.count_tokens, max_tokens=self.options.chunk_tokens,
+                                overlap_tokens=self.options.overlap_tokens)
+        state = FileState(entry.path, entry.root, entry.size, entry.mtime_ns, outcome.sha256, doc.file_type,
+                          doc.title, len(chunks), "indexed", None, time.time())
+        pending.append(_Pending(state, chunks, "added" if old is None else "changed"))
+
+    def _flush(self, name: str, pending: list[_Pending], report: SyncReport) -> None:
+        """Write one batch: journal, embed what is new, one atomic store commit, then the manifest."""
+        if not pending:
+            return
+        gen = self.generation
+        paths = [p.state.path for p in pending]
+        self.manifest.begin_batch(gen, paths)
+        hashes = [c.hash for p in pending for c in p.chunks]
+        vectors = self.store.vectors_for_hashes(name, hashes) if hashes else {}
+        missing: dict[str, str] = {}
+        for p in pending:
+            for c in p.chunks:
+                if c.hash not in vectors:
+                    missing.setdefault(c.hash, c.embed_text)
+        if missing:
+            fresh = self.embedder.embed(list(missing.values()))
+            vectors.update(zip(missing.keys(), fresh, strict=True))
+        report.chunks_embedded += len(missing)
+        report.chunks_reused += len(set(hashes)) - len(missing)
+        rows: list[dict[str, Any]] = []
+        for p in pending:
+            rows.extend(_rows(p.state, p.chunks, vectors))
+        version = self.store.replace_files(name, paths, rows)
+        self.manifest.commit_batch(gen, [p.state for p in pending], [], version)
+        report.chunks_written += len(rows)
+        for p in pending:
+            if p.kind == "failed":
+                report.failed += 1
+                report.failures.append({"path": p.state.path, "reason": p.state.reason or ""})
+            elif p.kind == "added":
+                report.added += 1
+            else:
+                report.changed += 1
+
+    def _swap(self, gen: str) -> None:
+        old = self.active_generation
+        self.manifest.set_meta(active_generation=gen)
+        self.store.drop(self.table_name(old))
+        self.manifest.drop_generation(old)
+        log.info("index generation %s replaced %s", gen, old)
+
+    # -- reads ---------------------------------------------------------------------------------------
+
+    def status(self, *, files: bool = False) -> dict[str, Any]:
+        gen = self.active_generation
+        self._open_table(gen)
+        states = self.manifest.files(gen)
+        failures = [{"path": s.path, "reason": s.reason} for s in states.values() if s.status == "failed"]
+        last = self.manifest.get_meta("last_sync")
+        identity = self.embedder.identity
+        out: dict[str, Any] = {
+            "data_dir": str(self.data_dir),
+            "roots": [{"path": r.path, "include": list(r.include), "exclude": list(r.exclude),
+                       "files": sum(1 for s in states.values() if s.root == r.path)} for r in self.roots()],
+            "files": sum(1 for s in states.values() if s.status == "indexed"),
+            "failed": len(failures),
+            "chunks": self.store.count(self.table_name(gen)),
+            "failures": sorted(failures, key=lambda f: f["path"] or ""),
+            "embedder": {"model": identity.model_id, "recipe": identity.recipe, "dims": identity.dims,
+                         "key": identity.key},
+            "generation": gen,
+            "rebuilding_to": self.generation if self.rebuilding else None,
+            "last_sync": float(last) if last else None,
+        }
+        if files:
+            out["file_list"] = [
+                {"path": s.path, "state": s.status, "chunks": s.chunks, "type": s.file_type, "reason": s.reason}
+                for s in sorted(states.values(), key=lambda s: s.path)
+            ]
+        return out
+
+    def search_table(self) -> tuple[str, bool]:
+        """The table searches read, and whether its vectors match the current embedder."""
+        gen = self.active_generation
+        self._open_table(gen)
+        return self.table_name(gen), gen == self.generation
+
+    def embed_query(self, text: str) -> np.ndarray:
+        vector: np.ndarray = self.embedder.embed([text])[0]
+        return vector
+
+
+def _under(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def _failed_state(path: str, root: str, size: int, mtime_ns: int, sha: str | None, reason: str) -> FileState:
+    return FileState(path, root, size, mtime_ns, sha, None, None, 0, "failed", reason, time.time())
+
+
+def _rows(state: FileState, chunks: list[Chunk], vectors: dict[str, np.ndarray]) -> list[dict[str, Any]]:
+    rows = []
+    seen: dict[str, int] = {}
+    mtime = state.mtime_ns / 1e9
+    for chunk in chunks:
+        # The id is stable while a chunk's text is, so re-saving a file rewrites only what changed.
+        occurrence = seen.get(chunk.hash, 0)
+        seen[chunk.hash] = occurrence + 1
+        rows.append({
+            "id": f"{state.path}\x00{chunk.hash}\x00{occurrence}",
+            "path": state.path,
+            "root": state.root,
+            "file_type": state.file_type,
+            "title": state.title,
+            "heading": chunk.heading,
+            "page": chunk.page,
+            "line_start": chunk.line_start,
+            "line_end": chunk.line_end,
+            "char_start": chunk.char_start,
+            "char_end": chunk.char_end,
+            "text": chunk.text,
+            "search_text": chunk.embed_text,
+            "chunk_hash": chunk.hash,
+            "mtime": mtime,
+            "vector": vectors[chunk.hash],
+        })
+    return rows
+
+
+__all__ = ["KnowledgeIndex", "SyncReport", "in_list"]

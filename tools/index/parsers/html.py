@@ -1,0 +1,177 @@
+"""HTML pages (and EPUB chapters): visible text as paragraph, code and table blocks under their headings."""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning, XMLParsedAsHTMLWarning
+from bs4.element import CData, NavigableString, PageElement, PreformattedString, Tag
+
+from tools.index.document import Block, BlockKind, ParseBudget, ParsedDocument, ParseError
+from tools.index.parsers.decoding import check_chars, looks_binary, read_bytes
+from tools.index.parsers.lines import clip_title
+
+_DROP = frozenset({"script", "style", "noscript", "template", "head", "title", "iframe", "object", "canvas", "svg"})
+# Elements that start a new block; anything else (span, a, em, custom elements...) flows inside the current one.
+_BOUNDARY = frozenset(
+    "address article aside blockquote body caption center dd details dialog div dl dt fieldset figcaption figure"
+    " footer form header hgroup hr html legend li main menu nav ol p search section summary ul".split()
+)
+_HEADING = re.compile(r"^h([1-6])$")
+_SPACES = re.compile(r"\s+")
+
+
+def _is_text(node: PageElement) -> bool:
+    """Whether ``node`` is visible text: a plain string or CDATA, not a comment, doctype or declaration."""
+    return isinstance(node, NavigableString) and (not isinstance(node, PreformattedString) or isinstance(node, CData))
+
+
+def inline_text(tag: Tag) -> str:
+    """Return the visible text of ``tag`` on one line, with a space wherever a block or line break separates words."""
+    pieces: list[str] = []
+    for node in tag.descendants:
+        if isinstance(node, Tag):
+            if node.name in _BOUNDARY or node.name == "br":
+                pieces.append(" ")
+        elif _is_text(node) and not (node.parent is not None and node.parent.name in _DROP):
+            pieces.append(str(node))
+    return " ".join("".join(pieces).split())
+
+
+def _table_text(table: Tag) -> str:
+    rows: list[str] = []
+    caption = table.find("caption")
+    if isinstance(caption, Tag) and inline_text(caption):
+        rows.append(inline_text(caption))
+    for row in table.find_all("tr"):
+        if row.find_parent("table") is not table:
+            continue  # a row of a nested table: its text is already part of the enclosing cell
+        cells = [inline_text(cell) for cell in row.find_all(["td", "th"], recursive=False) if isinstance(cell, Tag)]
+        while cells and not cells[-1]:
+            cells.pop()  # trailing empty cells carry no content
+        if cells:
+            rows.append(" | ".join(cells))
+    return "\n".join(rows)
+
+
+@dataclass
+class HtmlContent:
+    """What one HTML document holds: its <title>, its first heading, first H1 and blocks in reading order."""
+
+    title: str | None = None
+    first_heading: str | None = None
+    first_h1: str | None = None
+    blocks: list[Block] = field(default_factory=list)
+
+
+class _Collector:
+    """Walks the tree in document order, gathering loose text until a block boundary flushes it."""
+
+    def __init__(self, budget: ParseBudget) -> None:
+        self._budget = budget
+        self._chars = 0
+        self._open: list[tuple[int, str]] = []
+        self._pieces: list[str] = []
+        self.content = HtmlContent()
+
+    def _path(self) -> tuple[str, ...]:
+        return tuple(text for _, text in self._open)
+
+    def _add(self, text: str, kind: BlockKind) -> None:
+        self._chars += len(text)
+        check_chars(self._chars, self._budget)
+        self.content.blocks.append(Block(text=text, heading_path=self._path(), kind=kind))
+
+    def flush(self) -> None:
+        # Source whitespace was already collapsed to single spaces; the only newlines left are <br>s.
+        lines = (" ".join(line.split()) for line in "".join(self._pieces).split("\n"))
+        text = "\n".join(line for line in lines if line)
+        self._pieces.clear()
+        if text:
+            self._add(text, "text")
+
+    def _heading(self, level: int, text: str) -> None:
+        while self._open and self._open[-1][0] >= level:
+            self._open.pop()
+        if text:
+            self._open.append((level, text))
+            self.content.first_heading = self.content.first_heading or text
+            if level == 1:
+                self.content.first_h1 = self.content.first_h1 or text
+
+    def _element(self, tag: Tag) -> Iterator[PageElement] | None:
+        """Handle ``tag``; return its children when the walk should descend into them."""
+        name = tag.name
+        heading = _HEADING.match(name)
+        if name in _DROP:
+            return None
+        if name == "br":
+            self._pieces.append("\n")
+        elif heading:
+            self.flush()
+            self._heading(int(heading.group(1)), clip_title(inline_text(tag)))
+        elif name == "pre":
+            self.flush()
+            # Browsers drop one newline straight after <pre>; the rest of the whitespace is the content.
+            code = tag.get_text().removeprefix("\n").rstrip()
+            if code.strip():
+                self._add(code, "code")
+        elif name == "table":
+            self.flush()
+            table = _table_text(tag)
+            if table:
+                self._add(table, "table")
+        else:
+            return iter(tag.children)
+        return None
+
+    def walk(self, root: Tag) -> None:
+        # An explicit stack rather than recursion: real pages nest deeply enough to hit Python's recursion limit.
+        stack: list[tuple[Iterator[PageElement], bool]] = [(iter(root.children), False)]
+        while stack:
+            children, boundary = stack[-1]
+            node = next(children, None)
+            if node is None:
+                stack.pop()
+                if boundary:
+                    self.flush()
+            elif isinstance(node, Tag):
+                inner = self._element(node)
+                if inner is not None:
+                    is_boundary = node.name in _BOUNDARY
+                    if is_boundary:
+                        self.flush()
+                    stack.append((inner, is_boundary))
+            elif _is_text(node):
+                self._pieces.append(_SPACES.sub(" ", str(node)))
+        self.flush()
+
+
+def html_content(markup: bytes | str, budget: ParseBudget) -> HtmlContent:
+    """Extract the blocks of one HTML document; byte input is decoded as its BOM or <meta charset> declares."""
+    with warnings.catch_warnings():
+        # bs4 warns about markup that looks like a file name or like XML; for a file we were asked to read as
+        # HTML neither is actionable, and under warnings-as-errors it would turn a fine document into a failure.
+        warnings.simplefilter("ignore", MarkupResemblesLocatorWarning)
+        warnings.simplefilter("ignore", XMLParsedAsHTMLWarning)
+        soup = BeautifulSoup(markup, "html.parser")
+    title_tag = soup.find("title")
+    collector = _Collector(budget)
+    collector.walk(soup)
+    if isinstance(title_tag, Tag):
+        collector.content.title = clip_title(title_tag.get_text()) or None
+    return collector.content
+
+
+def parse(path: Path, budget: ParseBudget, file_type: str) -> ParsedDocument:
+    """Parse an HTML file; the title is <title>, else the first <h1>, else the file name."""
+    data = read_bytes(path, budget)
+    if looks_binary(data):
+        raise ParseError("binary content in a text file")
+    content = html_content(data, budget)
+    title = content.title or content.first_h1 or path.stem
+    return ParsedDocument(title=title, file_type=file_type, blocks=content.blocks)

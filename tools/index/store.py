@@ -1,0 +1,325 @@
+"""The LanceDB adapter: one chunk table per index generation, written by one writer, searched three ways."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+# Lance's hybrid search logs a deprecation warning on every query from Rust; keep the user's terminal clean
+# unless they asked for Lance's own logging.
+os.environ.setdefault("LANCEDB_LOG", "error")
+
+import lancedb  # noqa: E402 - must follow the LANCEDB_LOG default
+import numpy as np  # noqa: E402
+import pyarrow as pa  # noqa: E402
+from lancedb.index import FTS  # noqa: E402
+from lancedb.rerankers import RRFReranker  # noqa: E402
+
+from tools.errors import StoreError  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+SearchMode = Literal["hybrid", "vector", "fts"]
+
+# Columns a search returns (the vector and the FTS-only column stay in the table).
+RESULT_COLUMNS = [
+    "id", "path", "root", "file_type", "title", "heading", "page", "line_start", "line_end",
+    "char_start", "char_end", "text", "chunk_hash", "mtime",
+]
+
+
+def chunk_schema(dims: int) -> pa.Schema:
+    """Arrow schema of a chunk table for vectors of ``dims`` dimensions."""
+    return pa.schema([
+        pa.field("id", pa.string(), nullable=False),
+        pa.field("path", pa.string(), nullable=False),
+        pa.field("root", pa.string(), nullable=False),
+        pa.field("file_type", pa.string()),
+        pa.field("title", pa.string()),
+        pa.field("heading", pa.string()),
+        pa.field("page", pa.int32()),
+        pa.field("line_start", pa.int32()),
+        pa.field("line_end", pa.int32()),
+        pa.field("char_start", pa.int64()),
+        pa.field("char_end", pa.int64()),
+        pa.field("text", pa.string()),
+        # What the full-text index sees: title and heading path in front of the text, so a query naming a
+        # section title matches its chunks.
+        pa.field("search_text", pa.string()),
+        pa.field("chunk_hash", pa.string(), nullable=False),
+        pa.field("mtime", pa.float64()),
+        pa.field("vector", pa.list_(pa.float32(), dims)),
+    ])
+
+
+def sql_quote(value: str) -> str:
+    """Quote a string literal for a Lance SQL filter."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def in_list(column: str, values: Iterable[str]) -> str:
+    """``column IN ('a', 'b')`` for a Lance SQL filter."""
+    return f"{column} IN ({', '.join(sql_quote(v) for v in values)})"
+
+
+@dataclass(frozen=True, slots=True)
+class OpenReport:
+    """What opening a table found: whether it had to be repaired, and how."""
+
+    repaired: bool = False
+    detail: str = ""
+
+
+class ChunkStore:
+    """One LanceDB database folder; every write goes through this object's lock (one writer).
+
+    Lance does not fsync on local disk, so after each commit the new files are fsynced here: a power cut
+    right after a reported commit then cannot lose it. A table that no longer opens is rolled back to the
+    newest version that reads, or dropped, and the caller is told so it can re-verify its files.
+    """
+
+    def __init__(self, folder: Path, dims: int) -> None:
+        self.folder = folder
+        self.dims = dims
+        folder.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._synced: set[str] = set()
+        try:
+            self._db = lancedb.connect(str(folder))
+        except Exception as exc:  # noqa: BLE001 - translate every library error at the boundary
+            raise StoreError(f"cannot open the index store at {folder}: {exc}") from exc
+        self._tables: dict[str, Any] = {}
+        self._writes_since_optimize: dict[str, int] = {}
+
+    # -- tables --------------------------------------------------------------------------------------
+
+    def table_names(self) -> list[str]:
+        return sorted(p.name[: -len(".lance")] for p in self.folder.glob("*.lance"))
+
+    def open(self, name: str) -> OpenReport:
+        """Open (or create) table ``name``, repairing it if its latest version cannot be read."""
+        with self._lock:
+            path = self.folder / f"{name}.lance"
+            if not path.exists():
+                self._tables[name] = self._db.create_table(name, schema=chunk_schema(self.dims))
+                self._fsync_new(path)
+                return OpenReport()
+            try:
+                table = self._db.open_table(name)
+                self._probe(table)
+                self._tables[name] = table
+                return OpenReport()
+            except Exception as exc:  # noqa: BLE001
+                log.warning("index table %s does not open (%s); trying older versions", name, exc)
+                return self._repair(name, path, exc)
+
+    def _probe(self, table: Any) -> None:
+        table.count_rows()
+        table.search().select(["id"]).limit(1).to_list()
+
+    def _repair(self, name: str, path: Path, error: Exception) -> OpenReport:
+        try:
+            table = self._db.open_table(name)
+            versions = sorted((v["version"] for v in table.list_versions()), reverse=True)
+        except Exception:  # noqa: BLE001
+            versions = []
+        for version in versions[1:]:
+            try:
+                table.checkout(version)
+                self._probe(table)
+                table.restore()
+                self._probe(table)
+                self._tables[name] = table
+                self._fsync_new(path)
+                return OpenReport(True, f"rolled back to version {version} after: {error}")
+            except Exception:  # noqa: BLE001
+                continue
+        shutil.rmtree(path, ignore_errors=True)
+        self._tables[name] = self._db.create_table(name, schema=chunk_schema(self.dims), mode="overwrite")
+        self._fsync_new(path)
+        return OpenReport(True, f"rebuilt from scratch after: {error}")
+
+    def drop(self, name: str) -> None:
+        with self._lock:
+            self._tables.pop(name, None)
+            try:
+                self._db.drop_table(name)
+            except Exception:  # noqa: BLE001 - already gone is fine
+                shutil.rmtree(self.folder / f"{name}.lance", ignore_errors=True)
+
+    def _table(self, name: str) -> Any:
+        if name not in self._tables:
+            self.open(name)
+        return self._tables[name]
+
+    def version(self, name: str) -> int:
+        return int(self._table(name).version)
+
+    def count(self, name: str) -> int:
+        return int(self._table(name).count_rows())
+
+    # -- writes (serialised) -------------------------------------------------------------------------
+
+    def replace_files(self, name: str, paths: Sequence[str], rows: list[dict[str, Any]]) -> int:
+        """Make the chunks of ``paths`` exactly ``rows`` in one atomic commit; returns the new version."""
+        if not paths:
+            return self.version(name)
+        with self._lock:
+            table = self._table(name)
+            try:
+                if rows:
+                    data = pa.Table.from_pylist(rows, schema=chunk_schema(self.dims))
+                    (
+                        table.merge_insert("id")
+                        .when_matched_update_all()
+                        .when_not_matched_insert_all()
+                        .when_not_matched_by_source_delete(in_list("path", paths))
+                        .execute(data)
+                    )
+                else:
+                    table.delete(in_list("path", paths))
+            except Exception as exc:  # noqa: BLE001
+                raise StoreError(f"writing {len(rows)} chunks to the index failed: {exc}") from exc
+            self._after_write(name, len(rows) + len(paths))
+            return int(table.version)
+
+    def delete_where(self, name: str, where: str) -> None:
+        with self._lock:
+            table = self._table(name)
+            try:
+                table.delete(where)
+            except Exception as exc:  # noqa: BLE001
+                raise StoreError(f"deleting from the index failed: {exc}") from exc
+            self._after_write(name, 1)
+
+    def _after_write(self, name: str, weight: int) -> None:
+        self._writes_since_optimize[name] = self._writes_since_optimize.get(name, 0) + 1
+        self._fsync_new(self.folder / f"{name}.lance")
+
+    def _fsync_new(self, root: Path) -> None:
+        """Fsync every file and folder under ``root`` not fsynced before (Lance only writes, never syncs)."""
+        for dirpath, _dirnames, filenames in os.walk(root):
+            for filename in filenames:
+                full = os.path.join(dirpath, filename)
+                if full in self._synced:
+                    continue
+                try:
+                    fd = os.open(full, os.O_RDONLY)
+                except FileNotFoundError:
+                    continue
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+                self._synced.add(full)
+            _fsync_dir(dirpath)
+
+    def maintain(self, name: str, *, force: bool = False) -> bool:
+        """Refresh the full-text index, compact fragments and drop old versions when it pays off.
+
+        Every commit adds a fragment and a version, and rows added after the FTS index was built are searched by
+        brute force until ``optimize()``; so after enough writes (or when asked) this folds them in.
+        """
+        with self._lock:
+            table = self._table(name)
+            if not force and self._writes_since_optimize.get(name, 0) < 8:
+                return False
+            try:
+                if table.count_rows() == 0:
+                    return False
+                if not any(i.index_type == "FTS" for i in table.list_indices()):
+                    table.create_index("search_text", config=FTS(with_position=True), replace=True)
+                # Keep a minute of old versions: a search in another process may still be reading one.
+                table.optimize(cleanup_older_than=timedelta(minutes=1))
+            except Exception as exc:  # noqa: BLE001
+                raise StoreError(f"optimising the index failed: {exc}") from exc
+            self._writes_since_optimize[name] = 0
+            self._synced = {p for p in self._synced if os.path.exists(p)}
+            self._fsync_new(self.folder / f"{name}.lance")
+            return True
+
+    # -- reads ---------------------------------------------------------------------------------------
+
+    def vectors_for_hashes(self, name: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        """Existing vectors by chunk hash, so unchanged (or moved) text is never embedded twice."""
+        found: dict[str, np.ndarray] = {}
+        table = self._table(name)
+        unique = list(dict.fromkeys(hashes))
+        for start in range(0, len(unique), 1000):
+            part = unique[start : start + 1000]
+            rows = table.search().where(in_list("chunk_hash", part)).select(["chunk_hash", "vector"]).limit(
+                None
+            ).to_arrow()
+            for h, v in zip(rows.column("chunk_hash").to_pylist(), rows.column("vector").to_numpy(), strict=True):
+                found.setdefault(h, v)
+        return found
+
+    def paths(self, name: str) -> set[str]:
+        table = self._table(name)
+        rows = table.search().select(["path"]).limit(None).to_arrow()
+        return set(rows.column("path").to_pylist())
+
+    def search(
+        self,
+        name: str,
+        *,
+        mode: SearchMode,
+        text: str,
+        vector: np.ndarray | None,
+        where: str | None,
+        limit: int,
+    ) -> list[dict[str, Any]]:
+        """Top ``limit`` chunks; each dict has the RESULT_COLUMNS plus ``score`` (higher is better)."""
+        table = self._table(name)
+        try:
+            if mode == "fts":
+                query = table.search(text, query_type="fts", fts_columns="search_text")
+            elif mode == "vector":
+                query = table.search(vector, query_type="vector").distance_type("cosine")
+            else:
+                query = (
+                    table.search(query_type="hybrid", fts_columns="search_text")
+                    .vector(vector)
+                    .text(text)
+                    .distance_type("cosine")
+                    .rerank(RRFReranker(return_score="relevance"))
+                )
+            if where:
+                query = query.where(where, prefilter=True)
+            # Naming the score column keeps Lance from warning that it projects it implicitly.
+            score_columns = {"fts": ["_score"], "vector": ["_distance"], "hybrid": []}[mode]
+            rows = query.select([*RESULT_COLUMNS, *score_columns]).limit(limit).to_list()
+        except Exception as exc:  # noqa: BLE001
+            raise StoreError(f"search failed: {exc}") from exc
+        hits: list[dict[str, Any]] = rows
+        for row in hits:
+            if mode == "fts":
+                row["score"] = float(row.pop("_score", 0.0))
+            elif mode == "vector":
+                row["score"] = 1.0 - float(row.pop("_distance", 1.0))
+            else:
+                row["score"] = float(row.pop("_relevance_score", 0.0))
+        return hits
+
+    def has_fts(self, name: str) -> bool:
+        return any(i.index_type == "FTS" for i in self._table(name).list_indices())
+
+
+def _fsync_dir(path: str) -> None:
+    if os.name != "posix":
+        return  # directories cannot be opened for fsync on Windows; NTFS journals metadata itself
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

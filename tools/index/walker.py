@@ -1,0 +1,121 @@
+"""Finds the files under the index roots: globs, default excludes, size limit, symlink loops."""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from pathlib import Path
+
+from tools.index.config import IndexOptions
+from tools.index.manifest import Root
+from tools.index.parsers import file_type_for
+
+
+@dataclass(frozen=True, slots=True)
+class FileEntry:
+    path: str
+    root: str
+    size: int
+    mtime_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """A path the walker could not or would not index, with the reason shown to the user."""
+
+    path: str
+    root: str
+    reason: str
+
+
+def _excluded(name: str, patterns: tuple[str, ...]) -> bool:
+    return any(fnmatchcase(name, p) for p in patterns)
+
+
+def _included(rel: str, name: str, patterns: tuple[str, ...]) -> bool:
+    return not patterns or any(fnmatchcase(rel, p) or fnmatchcase(name, p) for p in patterns)
+
+
+def walk(root: Root, options: IndexOptions, *, start: str | None = None) -> Iterator[FileEntry | Skipped]:
+    """Yield every indexable file under ``root`` (a folder or a single file) and every problem met.
+
+    ``start`` limits the walk to one file or folder inside the root (the watcher's changed paths); the
+    root's include and exclude rules still apply to it relative to the root.
+
+    Directory symlinks are followed, but a folder already visited (same device and inode) is reported as a
+    loop instead of being walked again. Files of unknown type are skipped silently; a file over the size
+    limit is reported, because the user would otherwise wonder why it never shows up.
+    """
+    excludes = options.excludes + root.exclude
+    includes = options.include + root.include
+    top = root.path
+    begin = start or top
+    if begin != top:
+        rel_parts = os.path.relpath(begin, top).split(os.sep)
+        if rel_parts[0] == ".." or any(_excluded(part, excludes) for part in rel_parts):
+            return
+    try:
+        st = os.stat(begin)
+    except OSError as exc:
+        yield Skipped(begin, top, f"cannot read: {exc.strerror or exc}")
+        return
+    if stat.S_ISREG(st.st_mode):
+        rel = os.path.relpath(begin, top).replace(os.sep, "/")
+        if begin == top or _included(rel, os.path.basename(begin), includes):
+            yield from _file(begin, top, os.path.basename(begin), st, options)
+        return
+    seen: set[tuple[int, int]] = {(st.st_dev, st.st_ino)}
+    stack = [begin]
+    while stack:
+        folder = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            yield Skipped(folder, top, f"cannot read folder: {exc.strerror or exc}")
+            continue
+        for entry in entries:
+            if _excluded(entry.name, excludes):
+                continue
+            try:
+                is_dir = entry.is_dir(follow_symlinks=True)
+                entry_stat = entry.stat(follow_symlinks=True)
+            except OSError as exc:
+                # A dangling symlink or a file that vanished between listing and stat.
+                if not entry.is_symlink():
+                    yield Skipped(entry.path, top, f"cannot read: {exc.strerror or exc}")
+                continue
+            if is_dir:
+                key = (entry_stat.st_dev, entry_stat.st_ino)
+                if key in seen:
+                    if entry.is_symlink():
+                        yield Skipped(entry.path, top, "symlink loop: points to a folder already indexed")
+                    continue
+                seen.add(key)
+                stack.append(entry.path)
+                continue
+            if not stat.S_ISREG(entry_stat.st_mode):
+                continue
+            rel = os.path.relpath(entry.path, top)
+            if not _included(rel.replace(os.sep, "/"), entry.name, includes):
+                continue
+            yield from _file(entry.path, top, entry.name, entry_stat, options)
+
+
+def _file(path: str, root: str, name: str, st: os.stat_result, options: IndexOptions) -> Iterator[FileEntry | Skipped]:
+    if file_type_for(Path(name)) is None:
+        return
+    if st.st_size > options.max_file_bytes:
+        yield Skipped(path, root, f"larger than the {_human(options.max_file_bytes)} limit ({_human(st.st_size)})")
+        return
+    yield FileEntry(path, root, st.st_size, st.st_mtime_ns)
+
+
+def _human(size: int) -> str:
+    for unit, scale in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+        if size >= scale:
+            return f"{size / scale:.1f} {unit}"
+    return f"{size} bytes"
