@@ -39,8 +39,8 @@ def _hash_file(path: str) -> str:
     return digest.hexdigest()
 
 
-class _Timeout(Exception):
-    pass
+class _Timeout(BaseException):  # noqa: N818
+    """Raised by the alarm; a BaseException so that parsers' own ``except Exception`` cannot swallow it."""
 
 
 def _on_alarm(_signum: int, _frame: FrameType | None) -> None:

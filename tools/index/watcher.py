@@ -66,7 +66,12 @@ class IndexWatcher:
             self._last_event = time.monotonic()
         self._wake.set()
 
-    def start(self) -> None:
+    def start(self, *, observe: bool = True) -> None:
+        """Start watching; ``observe=False`` runs only the periodic reconcile (for sources that send no events)."""
+        self._thread = threading.Thread(target=self._loop, name="deskmate-index-watcher", daemon=True)
+        if not observe:
+            self._thread.start()
+            return
         observer = Observer()
         handler = _Collector(self)
         for root in self.index.roots():
@@ -74,7 +79,6 @@ class IndexWatcher:
             observer.schedule(handler, folder, recursive=os.path.isdir(root.path))
         observer.start()
         self._observer = observer
-        self._thread = threading.Thread(target=self._loop, name="deskmate-index-watcher", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
