@@ -18,7 +18,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 from tokenizers import Tokenizer
@@ -165,7 +165,7 @@ class OnnxEmbedder:
                 self._session = session
             return self._session
 
-    def _create_session(self) -> object:
+    def _create_session(self) -> Any:
         import onnxruntime as ort
 
         model_path = prepare_model(self._models_dir)
