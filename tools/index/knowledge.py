@@ -203,10 +203,9 @@ class KnowledgeIndex:
             version = self.store.replace_files(name, gone, [])
             self.manifest.commit_batch(gen, [], gone, version)
             report.removed = len(gone)
-        touched = report.added + report.changed + report.removed + report.failed
         if progress:
             progress("optimize", 0, 1)
-        self.store.maintain(name, force=touched > 0 or not self.store.has_fts(name))
+        self.store.maintain(name)
         if self.rebuilding and paths is None:
             self._swap(gen)
             report.swapped = True

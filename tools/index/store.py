@@ -96,7 +96,6 @@ class ChunkStore:
         except Exception as exc:  # noqa: BLE001 - translate every library error at the boundary
             raise StoreError(f"cannot open the index store at {folder}: {exc}") from exc
         self._tables: dict[str, Any] = {}
-        self._writes_since_optimize: dict[str, int] = {}
 
     # -- tables --------------------------------------------------------------------------------------
 
@@ -187,7 +186,7 @@ class ChunkStore:
                     table.delete(in_list("path", paths))
             except Exception as exc:  # noqa: BLE001
                 raise StoreError(f"writing {len(rows)} chunks to the index failed: {exc}") from exc
-            self._after_write(name, len(rows) + len(paths))
+            self._after_write(name)
             return int(table.version)
 
     def delete_where(self, name: str, where: str) -> None:
@@ -197,10 +196,9 @@ class ChunkStore:
                 table.delete(where)
             except Exception as exc:  # noqa: BLE001
                 raise StoreError(f"deleting from the index failed: {exc}") from exc
-            self._after_write(name, 1)
+            self._after_write(name)
 
-    def _after_write(self, name: str, weight: int) -> None:
-        self._writes_since_optimize[name] = self._writes_since_optimize.get(name, 0) + 1
+    def _after_write(self, name: str) -> None:
         self._fsync_new(self.folder / f"{name}.lance")
 
     def _fsync_new(self, root: Path) -> None:
@@ -221,18 +219,29 @@ class ChunkStore:
                 self._synced.add(full)
             _fsync_dir(dirpath)
 
+    def _needs_maintenance(self, table: Any) -> bool:
+        """True when fragments or rows missing from the full-text index have piled up enough to slow searches."""
+        fts = [i for i in table.list_indices() if i.index_type == "FTS"]
+        if not fts:
+            return True
+        rows = table.count_rows()
+        unindexed = table.index_stats(fts[0].name).num_unindexed_rows
+        fragments = table.stats()["fragment_stats"]["num_fragments"]
+        return bool(fragments > 32 or unindexed > 2000 or unindexed > rows // 10)
+
     def maintain(self, name: str, *, force: bool = False) -> bool:
         """Refresh the full-text index, compact fragments and drop old versions when it pays off.
 
         Every commit adds a fragment and a version, and rows added after the FTS index was built are searched by
-        brute force until ``optimize()``; so after enough writes (or when asked) this folds them in.
+        brute force until ``optimize()``; folding them in costs time proportional to the table, so it runs only
+        when they have piled up (or when asked).
         """
         with self._lock:
             table = self._table(name)
-            if not force and self._writes_since_optimize.get(name, 0) < 8:
-                return False
             try:
                 if table.count_rows() == 0:
+                    return False
+                if not force and not self._needs_maintenance(table):
                     return False
                 if not any(i.index_type == "FTS" for i in table.list_indices()):
                     table.create_index("search_text", config=FTS(with_position=True), replace=True)
@@ -240,7 +249,6 @@ class ChunkStore:
                 table.optimize(cleanup_older_than=timedelta(minutes=1))
             except Exception as exc:  # noqa: BLE001
                 raise StoreError(f"optimising the index failed: {exc}") from exc
-            self._writes_since_optimize[name] = 0
             self._synced = {p for p in self._synced if os.path.exists(p)}
             self._fsync_new(self.folder / f"{name}.lance")
             return True
