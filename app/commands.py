@@ -26,7 +26,7 @@ from tools.index.parsing import default_workers
 from tools.index.search import SearchFilters, search
 from tools.index.watcher import IndexWatcher
 
-out = Console(highlight=False)
+out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
 
 
@@ -77,10 +77,13 @@ def show_overview(settings: AppSettings, paths: Paths) -> int:
     index = open_index(settings, paths)
     try:
         status = index.status()
+        # Loading the embedder prepares the bundled model on first run and tells where it really runs.
+        provider = index.embedder.execution_provider
     finally:
         index.close()
     out.print("[bold]Deskmate[/bold]: a local-first copilot for your desktop.")
     out.print(f"Data: {paths.data_dir}   Settings: {paths.settings_file}   Log: {paths.log_file}")
+    out.print(f"Embedder: {status['embedder']['model']} (int8) ready on {provider}.")
     out.print(f"Index: {len(status['roots'])} roots, {status['files']} files, {status['chunks']} chunks, "
               f"{status['failed']} failed.")
     if not status["roots"]:
