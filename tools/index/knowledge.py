@@ -78,10 +78,13 @@ class KnowledgeIndex:
         o = self.options
         self.generation = f"{embedder.identity.key}_c{CHUNKER_VERSION}_{o.chunk_tokens}_{o.overlap_tokens}"
         self._opened: set[str] = set()
+        # Kept across syncs: the watcher's small syncs then reuse warm parser processes.
+        self._pool = ParsePool(parse_workers, self._budget())
         if self.manifest.get_meta("active_generation") is None:
             self.manifest.set_meta(active_generation=self.generation)
 
     def close(self) -> None:
+        self._pool.close()
         self.manifest.close()
 
     # -- generations ---------------------------------------------------------------------------------
@@ -182,22 +185,19 @@ class KnowledgeIndex:
             if state is None or state.reason != skip.reason or skip.path in journal:
                 pending.append(_Pending(_failed_state(skip.path, skip.root, 0, 0, None, skip.reason), [], "failed"))
         by_path = {e.path: e for e in todo}
-        pool = ParsePool(self.parse_workers if len(todo) > 1 else 0, self._budget())
-        done = 0
-        try:
-            for outcome in pool.parse(e.path for e in todo):
-                entry = by_path[outcome.path]
-                self._classify(entry, outcome, known.get(entry.path), entry.path in journal, pending, report)
-                done += 1
-                if sum(len(p.chunks) for p in pending) >= self.options.chunks_per_commit or \
-                        len(pending) >= self.options.files_per_commit:
-                    self._flush(name, pending, report)
-                    pending = []
-                if progress:
-                    progress("index", done, len(todo))
-            self._flush(name, pending, report)
-        finally:
-            pool.close()
+        # Starting worker processes costs about a second: one file is parsed here unless they already run.
+        pool = self._pool if self.parse_workers > 0 and (len(todo) > 1 or self._pool.started) else None
+        outcomes = (pool or ParsePool(0, self._budget())).parse(e.path for e in todo)
+        for done, outcome in enumerate(outcomes, 1):
+            entry = by_path[outcome.path]
+            self._classify(entry, outcome, known.get(entry.path), entry.path in journal, pending, report)
+            if (sum(len(p.chunks) for p in pending) >= self.options.chunks_per_commit
+                    or len(pending) >= self.options.files_per_commit):
+                self._flush(name, pending, report)
+                pending = []
+            if progress:
+                progress("index", done, len(todo))
+        self._flush(name, pending, report)
         if gone:
             self.manifest.begin_batch(gen, gone)
             version = self.store.replace_files(name, gone, [])

@@ -91,6 +91,10 @@ class ParsePool:
             self._executor = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
         return self._executor
 
+    @property
+    def started(self) -> bool:
+        return self._executor is not None
+
     def close(self) -> None:
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
