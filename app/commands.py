@@ -18,7 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from app.settings import AppSettings, Paths
-from tools.errors import ConfigError
+from tools.errors import ConfigError, IndexBusy
 from tools.eval.retrieval import evaluate, write_run_file
 from tools.index.embedder import OnnxEmbedder
 from tools.index.knowledge import KnowledgeIndex, ProgressFn
@@ -132,7 +132,11 @@ def _sync(index: KnowledgeIndex, *, as_json: bool, retry_failed: bool) -> int:
     if not index.roots():
         raise ConfigError("no folders to index yet: add one with `deskmate index add PATH`")
     with progress_bar(not as_json) as progress:
-        report = index.sync(progress=progress, retry_failed=retry_failed)
+        try:
+            report = index.sync(progress=progress, retry_failed=retry_failed, wait=0)
+        except IndexBusy as busy:
+            err.print(f"{busy}; waiting for it...")
+            report = index.sync(progress=progress, retry_failed=retry_failed)
     if as_json:
         _emit(report.as_dict())
         return 0

@@ -48,11 +48,8 @@ class Paths:
         if home:
             base = Path(home).expanduser().resolve()
             return cls(base / "config", base / "data", base / "logs")
-        return cls(
-            Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)),
-            Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)),
-            Path(platformdirs.user_log_dir(APP_NAME, appauthor=False)),
-        )
+        data = Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+        return cls(Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)), data, data / "logs")
 
 
 class IndexSettings(BaseModel):

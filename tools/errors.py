@@ -4,6 +4,7 @@
     ├── ConfigError          settings or arguments that cannot work (bad path, bad value)
     ├── IndexError_          the knowledge index cannot do what was asked
     │   ├── StoreError       LanceDB failed or the table is damaged beyond repair
+    │   ├── IndexBusy        another process is writing the same index
     │   └── EmbedderError    the embedding model cannot be prepared or run
     └── EvalError            an evaluation dataset is missing or malformed
 
@@ -28,6 +29,10 @@ class IndexError_(DeskmateError):  # noqa: N801 - trailing underscore avoids sha
 
 class StoreError(IndexError_):
     """The vector/full-text store failed or is damaged beyond repair."""
+
+
+class IndexBusy(IndexError_):
+    """Another process holds the index's writer lock."""
 
 
 class EmbedderError(IndexError_):

@@ -169,3 +169,25 @@ def test_sync_of_paths_only_looks_at_those_paths(tmp_path, make_index):
     assert search(index, "kiwis", k=1, mode="fts")[0].path == str(a)
     report = index.sync(paths=[str(b)])
     assert report.removed == 1
+
+
+def test_a_second_writer_is_refused_with_a_clear_error(tmp_path, make_index):
+    from filelock import FileLock
+
+    from tools.errors import IndexBusy
+
+    docs = tmp_path / "docs"
+    _write(docs / "a.md", "# A\n\ntext\n")
+    index = make_index(FakeEmbedder())
+    index.add_root(docs)
+    other_process = FileLock(str(index.data_dir / "writer.lock"))
+    with other_process:
+        try:
+            index.sync(wait=0.05)
+        except IndexBusy as exc:
+            assert "another Deskmate process" in str(exc)
+        else:
+            raise AssertionError("the sync should have been refused")
+    assert index.sync(wait=0).added == 1
+    status = index.status()
+    assert status["embedder"]["model"] == "test/fake" and status["embedder"]["chunk_tokens"] == 256

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
@@ -11,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from filelock import FileLock, Timeout
 
-from tools.errors import ConfigError
+from tools.errors import ConfigError, IndexBusy
 from tools.index.chunker import CHUNKER_VERSION, Chunk, chunk_document
 from tools.index.config import IndexOptions
 from tools.index.document import ParseBudget
@@ -80,6 +82,13 @@ class KnowledgeIndex:
         self._opened: set[str] = set()
         # Kept across syncs: the watcher's small syncs then reuse warm parser processes.
         self._pool = ParsePool(parse_workers, self._budget())
+        # One writer across processes too (the app's watcher and a CLI sync): Lance commits would conflict.
+        self._writer = FileLock(str(data_dir / "writer.lock"))
+        identity = embedder.identity
+        self.manifest.set_meta(**{f"embedder:{self.generation}": json.dumps({
+            "model": identity.model_id, "recipe": identity.recipe, "source_sha256": identity.source_sha256,
+            "dims": identity.dims, "key": identity.key, "chunk_tokens": o.chunk_tokens,
+            "overlap_tokens": o.overlap_tokens, "chunker": CHUNKER_VERSION})})
         if self.manifest.get_meta("active_generation") is None:
             self.manifest.set_meta(active_generation=self.generation)
 
@@ -138,20 +147,34 @@ class KnowledgeIndex:
             key = str(path.expanduser().absolute())
             if key not in known:
                 return False
-        for generation in {self.generation, self.active_generation}:
-            name = self.table_name(generation)
-            self._open_table(generation)
-            self.store.delete_where(name, f"root = {sql_quote(key)}")
-        return self.manifest.remove_root(key)
+        with self._writer:
+            for generation in {self.generation, self.active_generation}:
+                name = self.table_name(generation)
+                self._open_table(generation)
+                self.store.delete_where(name, f"root = {sql_quote(key)}")
+            return self.manifest.remove_root(key)
 
     # -- sync ----------------------------------------------------------------------------------------
 
     def sync(self, *, paths: Iterable[str] | None = None, progress: ProgressFn | None = None,
-             retry_failed: bool = False) -> SyncReport:
+             retry_failed: bool = False, wait: float | None = None) -> SyncReport:
         """Bring the index in line with the files on disk; with ``paths``, look only at those paths.
 
-        Safe to interrupt at any point: the next sync resumes where this one stopped.
+        Safe to interrupt at any point: the next sync resumes where this one stopped. ``wait`` bounds how long
+        to wait (seconds) for another process that is writing this index; None waits as long as it takes.
         """
+        try:
+            self._writer.acquire(timeout=-1 if wait is None else wait)
+        except Timeout:
+            raise IndexBusy(
+                f"another Deskmate process is updating the index in {self.data_dir}; try again when it finishes"
+            ) from None
+        try:
+            return self._sync(paths, progress, retry_failed)
+        finally:
+            self._writer.release()
+
+    def _sync(self, paths: Iterable[str] | None, progress: ProgressFn | None, retry_failed: bool) -> SyncReport:
         started = time.monotonic()
         report = SyncReport(generation=self.generation)
         gen = self.generation
@@ -309,7 +332,8 @@ class KnowledgeIndex:
         states = self.manifest.files(gen)
         failures = [{"path": s.path, "reason": s.reason} for s in states.values() if s.status == "failed"]
         last = self.manifest.get_meta("last_sync")
-        identity = self.embedder.identity
+        stored = self.manifest.get_meta(f"embedder:{gen}")
+        embedder = json.loads(stored) if stored else {}
         out: dict[str, Any] = {
             "data_dir": str(self.data_dir),
             "roots": [{"path": r.path, "include": list(r.include), "exclude": list(r.exclude),
@@ -318,8 +342,7 @@ class KnowledgeIndex:
             "failed": len(failures),
             "chunks": self.store.count(self.table_name(gen)),
             "failures": sorted(failures, key=lambda f: f["path"] or ""),
-            "embedder": {"model": identity.model_id, "recipe": identity.recipe, "dims": identity.dims,
-                         "key": identity.key},
+            "embedder": embedder,
             "generation": gen,
             "rebuilding_to": self.generation if self.rebuilding else None,
             "last_sync": float(last) if last else None,
