@@ -108,7 +108,12 @@ def prepare_model(models_dir: Path) -> Path:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
         options.optimized_model_filepath = str(tmp_fp32)
         ort.InferenceSession(str(source), options, providers=["CPUExecutionProvider"])
-        quantize_dynamic(str(tmp_fp32), str(tmp_q8), per_channel=True, weight_type=QuantType.QInt8)
+        quiet = _DropQuantiserAdvice()
+        logging.getLogger().addFilter(quiet)
+        try:
+            quantize_dynamic(str(tmp_fp32), str(tmp_q8), per_channel=True, weight_type=QuantType.QInt8)
+        finally:
+            logging.getLogger().removeFilter(quiet)
         with tmp_q8.open("rb") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp_q8, target)
@@ -118,6 +123,13 @@ def prepare_model(models_dir: Path) -> Path:
         for leftover in (tmp_fp32, tmp_q8):
             leftover.unlink(missing_ok=True)
     return target
+
+
+class _DropQuantiserAdvice(logging.Filter):
+    """The quantiser logs advice meant for image models to the root logger; it does not apply here."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Please consider to run pre-processing")
 
 
 def load_tokenizer() -> Tokenizer:
