@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from datetime import datetime, timedelta
 
+import numpy as np
 import pytest
 
 from tests.fakes import FakeEmbedder
@@ -89,3 +90,22 @@ def test_exact_terms_and_snippets():
     snip = snippet(text, ["disk", "full"], width=80)
     assert "**disk** is **full**" in snip and snip.startswith("…") and snip.endswith("…")
     assert len(snip) < 120
+
+
+def test_large_tables_get_a_vector_index_and_search_stays_exact(tmp_path, make_index):
+    docs = tmp_path / "many"
+    docs.mkdir()
+    for i in range(300):
+        (docs / f"n{i}.txt").write_text(f"note {i} about subject{i % 17} and item{i}\n")
+    index = make_index(FakeEmbedder())
+    index.store.vector_index_rows = 256  # IVF needs at least 256 rows to train
+    index.add_root(docs)
+    index.sync()
+    name = index.table_name(index.generation)
+    assert not index.store.maintain(name)  # nothing piled up: no work
+    assert index.store.index_types(name) == ["FTS(search_text)", "IvfFlat(vector)"]
+    table = index.store._table(name).to_arrow()
+    vectors = np.stack(table.column("vector").to_numpy(zero_copy_only=False))
+    for query in ("item123", "subject5 note", "about item7"):
+        exact = table.column("path")[int(np.argmax(vectors @ index.embed_query(query)))].as_py()
+        assert search(index, query, k=1, mode="vector")[0].path == exact
