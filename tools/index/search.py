@@ -116,7 +116,9 @@ def search(
     if index.store.count(table) == 0:
         return []
     if mode != "vector" and not index.store.has_fts(table):
-        index.store.maintain(table, force=True)
+        # Only a first sync interrupted before its end leaves rows without the full-text index; the next sync
+        # builds it. Searching is read-only, so use the vectors meanwhile.
+        mode = "vector"
     exact = exact_terms(query)
     vector = index.embed_query(query) if mode != "fts" else None
     # The FTS parser treats quotes and punctuation as syntax; give it plain words.
