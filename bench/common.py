@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-CRANFIELD = Path(os.environ.get("DESKMATE_CRANFIELD", "/work/shared/eval/cranfield"))
+CRANFIELD = Path(os.environ.get("DESKMATE_CRANFIELD", REPO.parent / "shared" / "eval" / "cranfield"))
 WARMUP_TEXTS = ["warm up the model", "a second, slightly longer sentence to warm up the kernels " * 4] * 4
 
 _WORDS = (
