@@ -85,3 +85,27 @@ def test_a_parser_over_its_time_budget_is_stopped(tmp_path):
         pool.close()
     assert outcomes["big.md"].document is None and "longer than" in outcomes["big.md"].error
     assert outcomes["small.md"].document is not None
+
+
+def crash_on_poison(path: str, budget: ParseBudget):
+    """A parser worker that dies like a native crash on one file (module level: it is pickled to the pool)."""
+    if path.endswith("poison.md"):
+        os._exit(139)
+    from tools.index.parsing import parse_one
+
+    return parse_one(path, budget)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_crashing_parser_costs_only_its_file(tmp_path, workers):
+    paths = []
+    for name in ("a.md", "poison.md", "b.md", "c.md"):
+        (tmp_path / name).write_text(f"# {name}\n\ncontent of {name}\n")
+        paths.append(str(tmp_path / name))
+    pool = ParsePool(workers, ParseBudget(), worker=crash_on_poison)
+    try:
+        outcomes = {os.path.basename(o.path): o for o in pool.parse(paths)}
+    finally:
+        pool.close()
+    assert outcomes["poison.md"].document is None and "crashed" in outcomes["poison.md"].error
+    assert all(outcomes[n].document is not None for n in ("a.md", "b.md", "c.md")), outcomes

@@ -8,7 +8,7 @@ import multiprocessing
 import os
 import signal
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -80,9 +80,11 @@ class ParsePool:
     file is reported as failed and the pool is restarted for the rest.
     """
 
-    def __init__(self, workers: int, budget: ParseBudget) -> None:
+    def __init__(self, workers: int, budget: ParseBudget,
+                 worker: Callable[[str, ParseBudget], ParseOutcome] = parse_one) -> None:
         self.workers = workers
         self.budget = budget
+        self._worker = worker  # a module-level function (it is pickled to the worker processes)
         self._executor: ProcessPoolExecutor | None = None
 
     def _pool(self) -> ProcessPoolExecutor:
@@ -103,9 +105,10 @@ class ParsePool:
     def parse(self, paths: Iterable[str]) -> Iterator[ParseOutcome]:
         if self.workers <= 0:
             for path in paths:
-                yield parse_one(path, self.budget)
+                yield self._worker(path, self.budget)
             return
         window: deque[tuple[str, Future[ParseOutcome]]] = deque()
+        suspects: set[str] = set()
         pending = iter(paths)
         ahead = self.workers * 4
         while True:
@@ -113,27 +116,33 @@ class ParsePool:
                 upcoming = next(pending, None)
                 if upcoming is None:
                     break
-                window.append((upcoming, self._pool().submit(parse_one, upcoming, self.budget)))
+                window.append((upcoming, self._pool().submit(self._worker, upcoming, self.budget)))
             if not window:
                 return
             path, future = window.popleft()
             try:
                 yield future.result()
             except BrokenProcessPool:
+                # With several workers, the file that killed the pool may be another one in flight: a file is
+                # blamed only when it breaks a fresh pool a second time.
+                if self.workers > 1 and path not in suspects:
+                    suspects.add(path)
+                    self._restart(window, first=path)
+                    continue
                 log.warning("a parser process died while parsing %s; restarting the pool", path)
                 yield ParseOutcome(path, None, None, "the parser crashed on this file")
                 self._restart(window)
             except Exception as exc:  # noqa: BLE001 - a pickling or pool error for one file
                 yield ParseOutcome(path, None, None, f"parser failed: {exc}")
 
-    def _restart(self, window: deque[tuple[str, Future[ParseOutcome]]]) -> None:
+    def _restart(self, window: deque[tuple[str, Future[ParseOutcome]]], first: str | None = None) -> None:
         executor, self._executor = self._executor, None
         if executor is not None:
             executor.shutdown(wait=False, cancel_futures=True)
-        resubmit = [p for p, _ in window]
+        resubmit = ([first] if first else []) + [p for p, _ in window]
         window.clear()
         for path in resubmit:
-            window.append((path, self._pool().submit(parse_one, path, self.budget)))
+            window.append((path, self._pool().submit(self._worker, path, self.budget)))
 
 
 def default_workers() -> int:
