@@ -239,10 +239,14 @@ def watch(settings: AppSettings, paths: Paths) -> int:
 
         def report(summary: str) -> None:
             out.print(f"{datetime.now():%H:%M:%S} {summary}")
+            out.file.flush()  # a log piped to a file or another program should see each line as it happens
 
         watcher = IndexWatcher(index, reconcile_seconds=settings.index.reconcile_minutes * 60, on_sync=report)
-        out.print(f"watching {len(index.roots())} roots; Ctrl+C to stop")
-        watcher.run_forever()
+        def started() -> None:
+            out.print(f"watching {len(index.roots())} roots; Ctrl+C to stop")
+            out.file.flush()
+
+        watcher.run_forever(on_started=started)
     finally:
         index.close()
     return 0

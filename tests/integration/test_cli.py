@@ -98,3 +98,34 @@ def test_home_flag_overrides_environment(home, tmp_path):
     result = deskmate(home, "--home", str(other), "index", "list", "--json")
     assert result.returncode == 0 and json.loads(result.stdout) == []
     assert (other / "logs" / "deskmate.log").exists()
+
+
+def test_index_watch_applies_an_edit_and_stops_on_ctrl_c(tmp_path):
+    import signal
+    import time
+
+    home = tmp_path / "watch-home"
+    folder = tmp_path / "watched"
+    folder.mkdir()
+    note = folder / "note.md"
+    note.write_text("# Note\n\nabout lighthouses\n", encoding="utf-8")
+    assert deskmate(home, "index", "add", str(folder), "--sync").returncode == 0
+    env = {**os.environ, "DESKMATE_HOME": str(home), "PYTHONPATH": str(REPO)}
+    with subprocess.Popen([sys.executable, "-m", "app", "index", "watch"], env=env, cwd=REPO,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as watcher:
+        try:
+            first = watcher.stdout.readline()
+            assert "watching 1 roots" in first, (first, watcher.poll())
+            note.write_text("# Note\n\nabout windmills\n", encoding="utf-8")
+            line = watcher.stdout.readline()  # blocks until the watcher reports its sync
+            assert "1 changed" in line, line
+            watcher.send_signal(signal.SIGINT)
+            _, errors = watcher.communicate(timeout=60)
+            assert watcher.returncode == 0, errors
+        finally:
+            if watcher.poll() is None:
+                watcher.kill()
+                watcher.communicate()
+    deadline = time.monotonic() + 60
+    while "windmills" not in deskmate(home, "search", "windmills", "--mode", "fts").stdout:
+        assert time.monotonic() < deadline, "the edit never became searchable"

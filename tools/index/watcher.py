@@ -90,8 +90,11 @@ class IndexWatcher:
         if self._thread is not None:
             self._thread.join(timeout=60)
 
-    def run_forever(self) -> None:
+    def run_forever(self, on_started: Callable[[], None] | None = None) -> None:
+        """Watch until interrupted; ``on_started`` runs once every root is being watched."""
         self.start()
+        if on_started:
+            on_started()
         try:
             while not self._stop.wait(0.5):
                 pass
