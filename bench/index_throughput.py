@@ -53,7 +53,7 @@ def main() -> None:
                 wall, sync_cpu, report = common.cpu_timed(index.sync)
             rss_self = common.peak_rss_mib()
             name = index.table_name(index.generation)
-            texts = index.store._table(name).to_arrow().column("search_text").to_pylist()
+            texts = index.store.read(name, ["search_text"]).column("search_text").to_pylist()
         finally:
             index.close()
         files = report.added + report.changed

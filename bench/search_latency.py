@@ -33,7 +33,7 @@ def seed_rows(home: object, embedder: object, docs: int | None) -> list[dict]:
     try:
         index.add_root(home / "seed_corpus")
         index.sync()
-        return index.store._table(index.table_name(index.generation)).to_arrow().to_pylist()
+        return index.store.read(index.table_name(index.generation)).to_pylist()
     finally:
         index.close()
 

@@ -28,7 +28,7 @@ def _corpus(folder: Path, files: int = 40) -> None:
 def _snapshot(data_dir: Path) -> tuple[list[tuple[str, str, str]], dict[str, tuple[str | None, int, str]], set[str]]:
     index = KnowledgeIndex(data_dir, FakeEmbedder(), OPTIONS)
     try:
-        table = index.store._table(index.table_name(index.generation)).to_arrow()
+        table = index.store.read(index.table_name(index.generation))
         rows = sorted(zip(table.column("id").to_pylist(), table.column("path").to_pylist(),
                           table.column("chunk_hash").to_pylist(), strict=True))
         files = {p: (s.sha256, s.chunks, s.status) for p, s in index.manifest.files(index.generation).items()}

@@ -21,7 +21,7 @@ def _sections(n: int, marker: str = "") -> str:
 
 def _rows(index) -> list[tuple[str, str]]:
     name = index.table_name(index.generation)
-    table = index.store._table(name).to_arrow()
+    table = index.store.read(name)
     return sorted(zip(table.column("path").to_pylist(), table.column("chunk_hash").to_pylist(), strict=True))
 
 

@@ -104,7 +104,7 @@ def test_large_tables_get_a_vector_index_and_search_stays_exact(tmp_path, make_i
     name = index.table_name(index.generation)
     assert not index.store.maintain(name)  # nothing piled up: no work
     assert index.store.index_types(name) == ["FTS(search_text)", "IvfFlat(vector)"]
-    table = index.store._table(name).to_arrow()
+    table = index.store.read(name)
     vectors = np.stack(table.column("vector").to_numpy(zero_copy_only=False))
     for query in ("item123", "subject5 note", "about item7"):
         exact = table.column("path")[int(np.argmax(vectors @ index.embed_query(query)))].as_py()

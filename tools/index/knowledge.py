@@ -96,6 +96,10 @@ class KnowledgeIndex:
         self._pool.close()
         self.manifest.close()
 
+    def start_parsers(self) -> None:
+        """Start the parser processes ahead of the first sync that needs them."""
+        self._pool.start()
+
     # -- generations ---------------------------------------------------------------------------------
 
     @property

@@ -93,6 +93,11 @@ class ParsePool:
             self._executor = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
         return self._executor
 
+    def start(self) -> None:
+        """Start the worker processes now (a watcher does, so its one-file syncs get the time budget too)."""
+        if self.workers > 0:
+            self._pool()
+
     @property
     def started(self) -> bool:
         return self._executor is not None

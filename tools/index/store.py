@@ -276,6 +276,14 @@ class ChunkStore:
                 found.setdefault(h, v)
         return found
 
+    def read(self, name: str, columns: Sequence[str] | None = None) -> pa.Table:
+        """The whole table (or some columns) as Arrow, for inspection, benchmarks and exports."""
+        query = self._table(name).search()
+        if columns is not None:
+            query = query.select(list(columns))
+        result: pa.Table = query.limit(None).to_arrow()
+        return result
+
     def paths(self, name: str) -> set[str]:
         table = self._table(name)
         rows = table.search().select(["path"]).limit(None).to_arrow()

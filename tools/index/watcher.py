@@ -69,6 +69,7 @@ class IndexWatcher:
     def start(self, *, observe: bool = True) -> None:
         """Start watching; ``observe=False`` runs only the periodic reconcile (for sources that send no events)."""
         self._thread = threading.Thread(target=self._loop, name="deskmate-index-watcher", daemon=True)
+        self.index.start_parsers()
         if not observe:
             self._thread.start()
             return
