@@ -209,18 +209,10 @@ class ChunkStore:
         for dirpath, _dirnames, filenames in os.walk(root):
             for filename in filenames:
                 full = os.path.join(dirpath, filename)
-                if full in self._synced:
-                    continue
-                try:
-                    fd = os.open(full, os.O_RDONLY)
-                except FileNotFoundError:
-                    continue
-                try:
-                    os.fsync(fd)
-                finally:
-                    os.close(fd)
-                self._synced.add(full)
-            _fsync_dir(dirpath)
+                if full not in self._synced and _fsync(full):
+                    self._synced.add(full)
+            if os.name == "posix":  # Windows cannot open folders for fsync; NTFS journals metadata itself
+                _fsync(dirpath)
 
     def _needs_maintenance(self, table: Any) -> bool:
         """True when fragments or rows missing from the indexes have piled up enough to slow searches."""
@@ -338,14 +330,14 @@ class ChunkStore:
         return sorted(f"{i.index_type}({','.join(i.columns)})" for i in self._table(name).list_indices())
 
 
-def _fsync_dir(path: str) -> None:
-    if os.name != "posix":
-        return  # directories cannot be opened for fsync on Windows; NTFS journals metadata itself
+def _fsync(path: str) -> bool:
+    """Flush one file or folder to disk; False when it vanished meanwhile (compaction removes files)."""
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError:
-        return
+        return False
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
+    return True
