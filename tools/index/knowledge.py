@@ -21,7 +21,7 @@ from tools.index.document import ParseBudget
 from tools.index.embedder import Embedder
 from tools.index.manifest import FileState, Manifest, Root
 from tools.index.parsing import ParseOutcome, ParsePool
-from tools.index.store import ChunkStore, in_list, sql_quote
+from tools.index.store import ChunkStore, sql_quote
 from tools.index.walker import FileEntry, Skipped, walk
 
 log = logging.getLogger(__name__)
@@ -405,5 +405,3 @@ def _rows(state: FileState, chunks: list[Chunk], vectors: dict[str, np.ndarray])
         })
     return rows
 
-
-__all__ = ["KnowledgeIndex", "SyncReport", "in_list"]

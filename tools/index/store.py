@@ -276,11 +276,6 @@ class ChunkStore:
         result: pa.Table = query.limit(None).to_arrow()
         return result
 
-    def paths(self, name: str) -> set[str]:
-        table = self._table(name)
-        rows = table.search().select(["path"]).limit(None).to_arrow()
-        return set(rows.column("path").to_pylist())
-
     def search(
         self,
         name: str,
