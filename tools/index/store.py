@@ -214,19 +214,14 @@ class ChunkStore:
             if os.name == "posix":  # Windows cannot open folders for fsync; NTFS journals metadata itself
                 _fsync(dirpath)
 
-    def _needs_maintenance(self, table: Any) -> bool:
-        """True when fragments or rows missing from the indexes have piled up enough to slow searches."""
-        indices = table.list_indices()
-        fts = [i for i in indices if i.index_type == "FTS"]
-        rows = table.count_rows()
-        if not fts or (rows >= self.vector_index_rows and not any("vector" in i.columns for i in indices)):
-            return True
-        unindexed = table.index_stats(fts[0].name).num_unindexed_rows
+    def _piled_up(self, table: Any, fts_name: str, rows: int) -> bool:
+        """True when fragments or rows missing from the full-text index have piled up enough to slow searches."""
+        unindexed = table.index_stats(fts_name).num_unindexed_rows
         fragments = table.stats()["fragment_stats"]["num_fragments"]
         return bool(fragments > 32 or unindexed > 2000 or unindexed > rows // 10)
 
     def maintain(self, name: str, *, force: bool = False) -> bool:
-        """Refresh the full-text index, compact fragments and drop old versions when it pays off.
+        """Build missing indexes, refresh the full-text index, compact fragments and drop old versions when it pays.
 
         Every commit adds a fragment and a version, and rows added after the FTS index was built are searched by
         brute force until ``optimize()``; folding them in costs time proportional to the table, so it runs only
@@ -235,14 +230,17 @@ class ChunkStore:
         with self._lock:
             table = self._table(name)
             try:
-                if table.count_rows() == 0:
-                    return False
-                if not force and not self._needs_maintenance(table):
+                rows = table.count_rows()
+                if rows == 0:
                     return False
                 indices = table.list_indices()
-                if not any(i.index_type == "FTS" for i in indices):
+                fts = next((i.name for i in indices if i.index_type == "FTS"), None)
+                needs_vector = rows >= self.vector_index_rows and not any("vector" in i.columns for i in indices)
+                if not (force or fts is None or needs_vector or self._piled_up(table, fts, rows)):
+                    return False
+                if fts is None:
                     table.create_index("search_text", config=FTS(with_position=True), replace=True)
-                if table.count_rows() >= self.vector_index_rows and not any("vector" in i.columns for i in indices):
+                if needs_vector:
                     table.create_index("vector", config=IvfFlat(distance_type="cosine"), replace=True)
                 # Keep a minute of old versions: a search in another process may still be reading one.
                 table.optimize(cleanup_older_than=timedelta(minutes=1))
