@@ -73,7 +73,51 @@ def build_parser() -> argparse.ArgumentParser:
     retr.add_argument("--modes", default="fts,vector,hybrid", help="comma-separated (default fts,vector,hybrid)")
     retr.add_argument("--json", action="store_true")
     retr.add_argument("--run-file", type=Path, help="write a TREC run file per mode to OUT.MODE")
+
+    models = sub.add_parser("models", help="local and remote language models")
+    msub = models.add_subparsers(dest="models_command", metavar="ACTION", required=True)
+    inst = msub.add_parser("install-default", help="build the embedded default model (offline, idempotent)")
+    inst.add_argument("--precision", choices=["int8", "int4"], default="int8", help="int8 (default) or int4")
+    inst.add_argument("--force", action="store_true", help="rebuild even if a verified copy is there")
+    inst.add_argument("--json", action="store_true")
+    mlist = msub.add_parser("list", help="every configured model with its status and the device it runs on")
+    mlist.add_argument("--json", action="store_true")
+    mlist.add_argument("--no-load", action="store_true", help="do not load local models to check them")
+    madd = msub.add_parser("add", help="add a local ONNX Runtime GenAI model folder")
+    madd.add_argument("name", help="a name such as local/phi-3-mini (local/ is added when missing)")
+    madd.add_argument("path", type=Path, help="the folder holding genai_config.json")
+    _routing_arguments(madd, context_default=None)
+    mrem = msub.add_parser("remove", help="remove a model you added")
+    mrem.add_argument("name")
+
+    providers = sub.add_parser("providers", help="remote OpenAI-compatible servers (Ollama, LM Studio, vLLM, ...)")
+    psub = providers.add_subparsers(dest="providers_command", metavar="ACTION", required=True)
+    padd = psub.add_parser("add", help="add a model served over the OpenAI chat-completions protocol")
+    padd.add_argument("name", help="the provider's name, e.g. ollama; its key (if any) is stored under this name")
+    padd.add_argument("--base-url", required=True, help="e.g. http://localhost:11434/v1")
+    padd.add_argument("--model", required=True, help="the model id the server knows, e.g. llama3.2:3b")
+    _routing_arguments(padd, context_default=8192)
+
+    keys = sub.add_parser("keys", help="API keys, kept only in the OS keychain")
+    ksub = keys.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
+    kset = ksub.add_parser("set", help="store a key (read from a hidden prompt, or from stdin)")
+    kset.add_argument("name")
+    kdel = ksub.add_parser("delete", help="delete a key")
+    kdel.add_argument("name")
+
+    gen = sub.add_parser("generate", help="one completion from a model (no tools, no retrieval)")
+    gen.add_argument("prompt")
+    gen.add_argument("--model", help="a name from `deskmate models list` (default: models.default)")
+    gen.add_argument("--max-tokens", type=int, default=None, help="at most this many new tokens")
+    gen.add_argument("--json", action="store_true", help="text plus token counts, timings and device as JSON")
+    gen.add_argument("--quiet", action="store_true", help="print the answer at the end instead of streaming it")
     return parser
+
+
+def _routing_arguments(parser: argparse.ArgumentParser, context_default: int | None) -> None:
+    parser.add_argument("--size", choices=["small", "medium", "large"], default="small", help="for routing")
+    parser.add_argument("--speed", choices=["fast", "medium", "slow"], default="fast", help="for routing")
+    parser.add_argument("--context", type=int, default=context_default, help="context length in tokens")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from app import model_commands
 from app.settings import AppSettings, Paths
 from tools.errors import ConfigError, IndexBusy
 from tools.eval.retrieval import evaluate, write_run_file
@@ -65,6 +66,14 @@ def dispatch(args: argparse.Namespace, settings: AppSettings, paths: Paths) -> i
         return run_search(args, settings, paths)
     if args.command == "eval":
         return run_eval(args, settings, paths)
+    if args.command == "models":
+        return model_commands.run_models(args, settings, paths)
+    if args.command == "providers":
+        return model_commands.run_providers(args, settings, paths)
+    if args.command == "keys":
+        return model_commands.run_keys(args)
+    if args.command == "generate":
+        return model_commands.generate(args, settings, paths)
     raise ConfigError(f"unknown command {args.command}")
 
 

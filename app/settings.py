@@ -11,6 +11,7 @@ import platformdirs
 from pydantic import BaseModel, Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
+from agents.providers.registry import Limits
 from tools.errors import ConfigError
 from tools.index.config import IndexOptions
 
@@ -36,6 +37,10 @@ class Paths:
     @property
     def models_dir(self) -> Path:
         return self.data_dir / "models"
+
+    @property
+    def models_catalog(self) -> Path:
+        return self.config_dir / "models.toml"
 
     @property
     def log_file(self) -> Path:
@@ -80,6 +85,33 @@ class EmbedderSettings(BaseModel):
     threads: int | None = Field(None, ge=1)
 
 
+class ModelSettings(BaseModel):
+    default: str = Field("local/smollm2-135m", description="The model `generate` and the agent use by default.")
+    default_precision: Literal["int8", "int4"] = "int8"
+    device: Literal["auto", "cpu", "cuda", "dml"] = "auto"
+    threads: int | None = Field(None, ge=1, description="CPU threads for local models; unset = one per core.")
+    context_tokens: int = Field(4096, ge=256, description="Prompt plus answer for local models (prefill is slow).")
+    max_tokens: int = Field(512, ge=1)
+    first_token_timeout_s: float = Field(60.0, gt=0)
+    total_timeout_s: float = Field(300.0, gt=0)
+    retries: int = Field(2, ge=0, le=10)
+    breaker_failures: int = Field(3, ge=1)
+    breaker_reset_s: float = Field(30.0, gt=0)
+
+    def limits(self) -> Limits:
+        return Limits(
+            first_token_timeout_s=self.first_token_timeout_s,
+            total_timeout_s=self.total_timeout_s,
+            retries=self.retries,
+            breaker_failures=self.breaker_failures,
+            breaker_reset_s=self.breaker_reset_s,
+            device=self.device,
+            threads=self.threads,
+            local_context_tokens=self.context_tokens,
+            max_tokens=self.max_tokens,
+        )
+
+
 class AppSettings(BaseSettings):
     """Read once at start-up and passed down; nothing else reads the environment."""
 
@@ -89,6 +121,7 @@ class AppSettings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     index: IndexSettings = Field(default_factory=IndexSettings)
     embedder: EmbedderSettings = Field(default_factory=EmbedderSettings)
+    models: ModelSettings = Field(default_factory=ModelSettings)
 
     @classmethod
     def settings_customise_sources(

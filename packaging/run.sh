@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Sets Deskmate up on first use, then runs it with the given arguments (none: an overview of where things stand).
+# Sets Deskmate up on first use (venv, packages, the embedded default model), then runs it with the given arguments
+# (none: an overview of where things stand).
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
-bash "$here/packaging/setup.sh"
+EXTRAS=model-build bash "$here/packaging/setup.sh"
+# Idempotent: a verified model is left alone (a second run costs a size check); progress goes to stderr.
+"$here/.venv/bin/deskmate" models install-default > /dev/null
 exec "$here/.venv/bin/deskmate" "$@"

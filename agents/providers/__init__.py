@@ -1,0 +1,1 @@
+"""Model providers: local ONNX Runtime GenAI models and remote OpenAI-compatible servers, behind one registry."""

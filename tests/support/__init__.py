@@ -1,0 +1,1 @@
+"""Test support code: servers and helpers the tests start."""
