@@ -24,5 +24,5 @@ def configure_logging(log_file: Path, level: str = "INFO", *, verbose: bool = Fa
         stderr.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
         root.addHandler(stderr)
     # Third-party chatter stays out of the user's log unless asked for.
-    for noisy in ("lance", "lancedb", "onnxruntime", "pypdf", "watchdog"):
+    for noisy in ("lance", "lancedb", "onnxruntime", "pypdf", "watchdog", "openai", "httpx", "httpx2", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)

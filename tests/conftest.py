@@ -35,10 +35,10 @@ def onnx_embedder(models_dir: Path) -> OnnxEmbedder:
 
 @pytest.fixture(scope="session")
 def default_model_dir() -> Path:
-    """The embedded default model, built once from the packaged GGUF and kept in .cache/ between runs (~40 s cold)."""
+    """The embedded default model, built once from the packaged GGUF into .cache/models/ (shared with bench/)."""
     from agents.providers import default_model
 
-    cache = REPO / ".cache" / "test-models"
+    cache = REPO / ".cache" / "models"
     result = default_model.install(cache, "int8")
     return result.path
 

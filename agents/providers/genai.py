@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+
+import psutil
 
 from agents.providers.errors import GenerationCancelled, ModelLoadFailed, ModelNotInstalled, ModelOutOfMemory
 
@@ -28,7 +31,7 @@ _OOM_MARKERS = ("out of memory", "failed to allocate", "bad_alloc", "cudaerrorme
 @dataclass(frozen=True, slots=True)
 class RuntimeOptions:
     device: Device = "auto"
-    threads: int | None = None  # intra-op threads; None lets ONNX Runtime pick (one per physical core)
+    threads: int | None = None  # intra-op threads; None = one per physical core
 
 
 @dataclass(slots=True)
@@ -54,6 +57,7 @@ class SamplingOptions:
     temperature: float = 0.0
     top_p: float = 1.0
     json_schema: str | None = None  # constrains decoding to this schema (llguidance) when set
+    min_new_tokens: int = 0  # no end-of-sequence before this many tokens (benchmarks need equal lengths)
 
 
 @dataclass(slots=True)
@@ -160,9 +164,10 @@ class GenAIModel:
         config.clear_providers()
         if provider != "cpu":
             config.append_provider(provider)
-        if self.options.threads:
-            overlay = {"model": {"decoder": {"session_options": {"intra_op_num_threads": self.options.threads}}}}
-            config.overlay(json.dumps(overlay))
+        # Set explicitly: left alone, the runtime ran one thread here, at half the speed two cores give.
+        threads = self.options.threads or psutil.cpu_count(logical=False) or os.cpu_count() or 1
+        overlay = {"model": {"decoder": {"session_options": {"intra_op_num_threads": threads}}}}
+        config.overlay(json.dumps(overlay))
         model = og.Model(config)
         return model, og.Tokenizer(model)
 
@@ -222,6 +227,8 @@ class GenAIModel:
                     "max_length": min(self.context_length, len(prompt_ids) + sampling.max_new_tokens),
                     "do_sample": sampling.temperature > 0,
                 }
+                if sampling.min_new_tokens:
+                    search["min_length"] = len(prompt_ids) + sampling.min_new_tokens
                 if sampling.temperature > 0:
                     search.update(temperature=sampling.temperature, top_p=sampling.top_p)
                 params.set_search_options(**search)

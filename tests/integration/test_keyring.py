@@ -395,9 +395,11 @@ def test_a_remote_provider_sends_the_key_from_the_keychain(
                           "--model", "m1")
         assert added.returncode == 0, added.stderr
         assert _deskmate(secret_service, tmp_path, "keys", "set", "mysrv", stdin=secret).returncode == 0
-        result = _deskmate(secret_service, tmp_path, "generate", "Capital of France?", "--model", "mysrv/m1", "--json")
+        result = _deskmate(secret_service, tmp_path, "-v", "generate", "Capital of France?", "--model", "mysrv/m1",
+                           "--json")
         assert result.returncode == 0, result.stderr
         assert "Paris" in result.stdout
+        assert secret not in result.stdout + result.stderr  # not even in debug logging
         assert server.chat_requests[-1].authorization == f"Bearer {secret}"
     settings_files = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert settings_files and not any(secret in p.read_text(errors="replace") for p in settings_files)
