@@ -1,0 +1,122 @@
+"""Deterministic workflows: useful, cited answers computed without a language model (the fallback when it fails).
+
+Each returns a WorkflowAnswer whose every document claim is a sentence quoted verbatim from a retrieved chunk, so the
+grounding check holds by construction.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from agents.citations import Citation, cite
+from tools.index.search import SearchHit
+
+Search = Callable[[str, int], list[SearchHit]]
+
+_SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|\n|$)")
+_WORD = re.compile(r"[a-z0-9]+(?:[-_'][a-z0-9]+)*")
+STOPWORDS = frozenset(
+    "a an and are as at be by can could do does did for from had has have how i in is it its me my of on or our "
+    "should so than that the their them there these they this to was we were what when where which who why will "
+    "with would you your about into please tell find show give list any all".split()
+)
+MIN_SENTENCE_CHARS = 25
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowAnswer:
+    text: str
+    citations: list[Citation] = field(default_factory=list)
+    workflow: str = ""
+
+
+def terms(text: str) -> list[str]:
+    """Lower-cased content words, for matching sentences to a question."""
+    return [w for w in _WORD.findall(text.lower()) if w not in STOPWORDS and len(w) > 1]
+
+
+def _sentences(hit: SearchHit) -> list[tuple[int, int]]:
+    spans = []
+    for match in _SENTENCE.finditer(hit.text):
+        start, end = match.start(), match.end()
+        while start < end and hit.text[start].isspace():
+            start += 1
+        if len(hit.text[start:end].strip()) >= MIN_SENTENCE_CHARS:
+            spans.append((start, end))
+    return spans
+
+
+def extractive_answer(question: str, hits: list[SearchHit], max_sentences: int = 3) -> WorkflowAnswer:
+    """The sentences of the top chunks that best match the question, each quoted and cited."""
+    wanted = set(terms(question))
+    candidates = [(rank, hit, span) for rank, hit in enumerate(hits) for span in _sentences(hit)]
+    if not candidates or not wanted:
+        return WorkflowAnswer("I found nothing in your indexed files that answers this.", [], "extractive")
+    bags = [Counter(terms(hit.text[s:e])) for _, hit, (s, e) in candidates]
+    df = Counter(t for bag in bags for t in set(bag) if t in wanted)
+    n = len(bags)
+
+    def score(i: int) -> float:
+        rank = candidates[i][0]
+        overlap = sum(math.log(1 + n / df[t]) for t in wanted if bags[i][t])
+        return overlap * (1.0 + 1.0 / (1 + rank))  # the retriever's order breaks ties between equal overlaps
+
+    ranked = sorted((i for i in range(n) if score(i) > 0), key=score, reverse=True)
+    chosen: list[Citation] = []
+    seen: set[str] = set()
+    for i in ranked:
+        _, hit, (start, end) = candidates[i]
+        citation = cite(hit, start, end)
+        key = citation.quote.lower()
+        if key in seen:
+            continue
+        seen.add(key)
+        chosen.append(citation)
+        if len(chosen) == max_sentences:
+            break
+    if not chosen:
+        return WorkflowAnswer("I found nothing in your indexed files that answers this.", [], "extractive")
+    lines = ["From your files:"]
+    lines += [f"- \"{c.quote}\" [{n}] ({c.where()})" for n, c in enumerate(chosen, 1)]
+    return WorkflowAnswer("\n".join(lines), chosen, "extractive")
+
+
+def file_list(query: str, hits: list[SearchHit], limit: int = 5) -> WorkflowAnswer:
+    """The best-matching files, one line each with where the match is and a snippet."""
+    best: dict[str, SearchHit] = {}
+    for hit in hits:
+        best.setdefault(hit.path, hit)
+    if not best:
+        return WorkflowAnswer(f"No indexed file matches {query!r}.", [], "search")
+    lines, citations = [f"Files matching {query!r}:"], []
+    for n, hit in enumerate(list(best.values())[:limit], 1):
+        spans = _sentences(hit) or [(0, len(hit.text))]
+        citation = cite(hit, *spans[0])
+        citations.append(citation)
+        lines.append(f"{n}. {citation.where()}: {hit.snippet}")
+    return WorkflowAnswer("\n".join(lines), citations, "search")
+
+
+def extractive_summary(path: str, chunks: list[SearchHit], max_sentences: int = 5) -> WorkflowAnswer:
+    """A summary of one file from its own most central sentences (those sharing most words with the whole file)."""
+    spans = [(hit, span) for hit in chunks for span in _sentences(hit)]
+    if not spans:
+        return WorkflowAnswer(f"{path} has no text to summarise.", [], "summary")
+    whole = Counter(t for hit in chunks for t in terms(hit.text))
+    order = {id(hit): n for n, hit in enumerate(chunks)}
+
+    def centrality(item: tuple[SearchHit, tuple[int, int]]) -> float:
+        hit, (start, end) = item
+        words = terms(hit.text[start:end])
+        return sum(math.log(1 + whole[w]) for w in set(words)) / math.sqrt(len(words) + 1)
+
+    top = sorted(spans, key=centrality, reverse=True)[:max_sentences]
+    top.sort(key=lambda item: (order[id(item[0])], item[1][0]))  # in reading order
+    citations = [cite(hit, *span) for hit, span in top]
+    lines = [f"Summary of {path} (key sentences, in order):"]
+    lines += [f"- {c.quote} ({c.where()})" for c in citations]
+    return WorkflowAnswer("\n".join(lines), citations, "summary")
