@@ -15,13 +15,13 @@ from typing import Any, Literal
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import LanguageModelInput
-from langchain_core.language_models.chat_models import BaseChatModel, generate_from_stream
+from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
-from langchain_core.outputs import ChatGenerationChunk, ChatResult
+from langchain_core.outputs import ChatGenerationChunk
 from langchain_core.runnables import Runnable
-from langchain_core.tools import BaseTool
 from pydantic import ConfigDict, Field
 
+from agents.providers.base import StreamingChatModel, ToolLike
 from agents.providers.errors import CircuitOpen, ProviderError, ProviderTimeout
 
 log = logging.getLogger(__name__)
@@ -96,7 +96,7 @@ def _has_output(chunk: ChatGenerationChunk) -> bool:
     return bool(message.content) or bool(getattr(message, "tool_call_chunks", None))
 
 
-class GuardedChatModel(BaseChatModel):
+class GuardedChatModel(StreamingChatModel):
     """Wraps a provider's chat model with deadlines, retries before the first token, a breaker and typed errors."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
@@ -117,23 +117,14 @@ class GuardedChatModel(BaseChatModel):
 
     def bind_tools(
         self,
-        tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool],
+        tools: Sequence[ToolLike],
         *,
-        tool_choice: str | None = None,
+        tool_choice: str | dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> Runnable[LanguageModelInput, AIMessage]:
         # The inner model knows its own tool format; keep its bound arguments, but run them through this guard.
-        bound = self.inner.bind_tools(tools, tool_choice=tool_choice, **kwargs)
+        bound = self.inner.bind_tools(tools, tool_choice=tool_choice, **kwargs)  # type: ignore[arg-type]
         return self.bind(**getattr(bound, "kwargs", {}))
-
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        return generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))
 
     def _stream(
         self,

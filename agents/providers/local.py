@@ -7,17 +7,13 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
-from langchain_core.language_models import LanguageModelInput
-from langchain_core.language_models.chat_models import BaseChatModel, generate_from_stream
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, ToolMessage
 from langchain_core.messages.tool import invalid_tool_call, tool_call_chunk
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
-from langchain_core.runnables import Runnable
-from langchain_core.tools import BaseTool
-from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import ConfigDict, Field
 
 from agents.providers import toolcalls
+from agents.providers.base import StreamingChatModel
 from agents.providers.context import Tokenizer, fit
 from agents.providers.errors import GenerationCancelled
 from agents.providers.genai import GenAIModel, GenerationStats, SamplingOptions
@@ -89,7 +85,7 @@ def _chunk(text: str = "", **fields: Any) -> ChatGenerationChunk:
     return ChatGenerationChunk(message=AIMessageChunk(content=text, **fields))
 
 
-class LocalChatModel(BaseChatModel):
+class LocalChatModel(StreamingChatModel):
     """A chat model that runs on this machine. The loaded model stays warm between turns."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
@@ -110,16 +106,6 @@ class LocalChatModel(BaseChatModel):
     def _identifying_params(self) -> dict[str, Any]:
         return {"model_name": self.model_name, "path": str(self.runtime.path)}
 
-    def bind_tools(
-        self,
-        tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool],
-        *,
-        tool_choice: str | dict[str, Any] | None = None,
-        **kwargs: Any,
-    ) -> Runnable[LanguageModelInput, AIMessage]:
-        formatted = [convert_to_openai_tool(t) for t in tools]
-        return self.bind(tools=formatted, tool_choice=tool_choice, **kwargs)
-
     def _generate(
         self,
         messages: list[BaseMessage],
@@ -127,7 +113,7 @@ class LocalChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        result = generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))
+        result = super()._generate(messages, stop, run_manager, **kwargs)
         message = result.generations[0].message
         error = message.response_metadata.get("tool_call_error")
         if isinstance(message, AIMessage) and error:
