@@ -9,8 +9,10 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from agents.citations import Citation, cite
 from tools.index.search import SearchHit
@@ -25,6 +27,8 @@ STOPWORDS = frozenset(
     "with would you your about into please tell find show give list any all".split()
 )
 MIN_SENTENCE_CHARS = 25
+MIN_SIMILARITY = 0.2  # cosine below this is unrelated text for all-MiniLM-L6-v2
+Embed = Callable[[Sequence[str]], np.ndarray]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,20 +54,35 @@ def _sentences(hit: SearchHit) -> list[tuple[int, int]]:
     return spans
 
 
-def extractive_answer(question: str, hits: list[SearchHit], max_sentences: int = 3) -> WorkflowAnswer:
-    """The sentences of the top chunks that best match the question, each quoted and cited."""
+def extractive_answer(
+    question: str, hits: list[SearchHit], max_sentences: int = 3, embed: Embed | None = None
+) -> WorkflowAnswer:
+    """The sentences of the top chunks that best match the question, each quoted and cited.
+
+    Words shared with the question score a sentence; with ``embed``, so does its meaning (a question about "cost"
+    finds the sentence about "the fee").
+    """
     wanted = set(terms(question))
     candidates = [(rank, hit, span) for rank, hit in enumerate(hits) for span in _sentences(hit)]
-    if not candidates or not wanted:
+    if not candidates or not (wanted or embed):
         return WorkflowAnswer("I found nothing in your indexed files that answers this.", [], "extractive")
     bags = [Counter(terms(hit.text[s:e])) for _, hit, (s, e) in candidates]
     df = Counter(t for bag in bags for t in set(bag) if t in wanted)
     n = len(bags)
 
+    similarity = [0.0] * n
+    if embed is not None:
+        texts = [question] + [hit.text[s:e] for _, hit, (s, e) in candidates]
+        vectors = embed(texts)
+        similarity = [float(v) for v in vectors[1:] @ vectors[0]]
+    top_overlap = max((sum(math.log(1 + n / df[t]) for t in wanted if bag[t]) for bag in bags), default=0.0) or 1.0
+
     def score(i: int) -> float:
         rank = candidates[i][0]
-        overlap = sum(math.log(1 + n / df[t]) for t in wanted if bags[i][t])
-        return overlap * (1.0 + 1.0 / (1 + rank))  # the retriever's order breaks ties between equal overlaps
+        overlap = sum(math.log(1 + n / df[t]) for t in wanted if bags[i][t]) / top_overlap
+        meaning = max(0.0, similarity[i] - MIN_SIMILARITY)
+        # The retriever's order breaks ties between sentences that match equally well.
+        return (overlap + 2.0 * meaning) * (1.0 + 0.5 / (1 + rank))
 
     ranked = sorted((i for i in range(n) if score(i) > 0), key=score, reverse=True)
     chosen: list[Citation] = []

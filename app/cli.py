@@ -111,6 +111,12 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--max-tokens", type=int, default=None, help="at most this many new tokens")
     gen.add_argument("--json", action="store_true", help="text plus token counts, timings and device as JSON")
     gen.add_argument("--quiet", action="store_true", help="print the answer at the end instead of streaming it")
+
+    ask = sub.add_parser("ask", help="ask about your files: a cited answer, from the model or without it")
+    ask.add_argument("question")
+    ask.add_argument("--thread", help="continue this conversation thread (default: a new one)")
+    ask.add_argument("--model", help="a name from `deskmate models list` (default: models.default)")
+    ask.add_argument("--json", action="store_true", help="answer, mode, fallback_reason, model, citations, thread")
     return parser
 
 

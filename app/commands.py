@@ -74,6 +74,10 @@ def dispatch(args: argparse.Namespace, settings: AppSettings, paths: Paths) -> i
         return model_commands.run_keys(args)
     if args.command == "generate":
         return model_commands.generate(args, settings, paths)
+    if args.command == "ask":
+        from app import agent_commands  # imports LangGraph: only for the commands that need it
+
+        return agent_commands.ask(args, settings, paths)
     raise ConfigError(f"unknown command {args.command}")
 
 

@@ -1,0 +1,117 @@
+"""The runner: one turn of the ask graph as a stream of plain events, for the command line and the desktop app."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from agents.citations import Citation
+from tools.errors import DeskmateError
+
+
+@dataclass(frozen=True, slots=True)
+class DraftAnswer:
+    """The deterministic, cited answer: shown at once, then refined or replaced by the model's."""
+
+    text: str
+    citations: list[Citation]
+    workflow: str
+
+
+@dataclass(frozen=True, slots=True)
+class TokenDelta:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Degraded:
+    """The model could not answer; the deterministic answer stands."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class TurnDone:
+    thread_id: str
+    answer: str
+    mode: str
+    fallback_reason: str | None
+    citations: list[Citation]
+    model: str | None
+    prompt: str | None
+    grounded: bool
+    intent: str | None
+    latency_ms: float
+    draft_ms: float | None
+    usage: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "thread_id": self.thread_id, "answer": self.answer, "mode": self.mode,
+            "fallback_reason": self.fallback_reason, "model": self.model, "prompt": self.prompt,
+            "grounded": self.grounded, "intent": self.intent, "latency_ms": self.latency_ms,
+            "draft_ms": self.draft_ms, "usage": self.usage, "tool_calls": [],
+            "citations": [c.as_dict() for c in self.citations],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class TurnFailed:
+    error: str
+
+
+Event = DraftAnswer | TokenDelta | Degraded | TurnDone | TurnFailed
+
+
+def _citations(rows: list[dict[str, Any]]) -> list[Citation]:
+    return [Citation(**row) for row in rows]
+
+
+class Runner:
+    """Runs turns of a compiled ask graph; ``cancel`` stops the model between tokens, keeping the draft answer."""
+
+    def __init__(self, graph: Any, cancel: threading.Event | None = None) -> None:
+        self.graph = graph
+        self.cancel = cancel or threading.Event()
+
+    def ask(self, question: str, thread_id: str | None = None) -> Iterator[Event]:
+        thread = thread_id or uuid.uuid4().hex[:12]
+        config = {"configurable": {"thread_id": thread}}
+        started = time.perf_counter()
+        draft_ms: float | None = None
+        self.cancel.clear()
+        try:
+            for mode, payload in self.graph.stream({"question": question}, config, stream_mode=["custom", "updates"],
+                                                   durability="sync"):
+                if mode != "custom":
+                    continue
+                if "draft" in payload:
+                    draft_ms = round((time.perf_counter() - started) * 1000, 1)
+                    d = payload["draft"]
+                    yield DraftAnswer(d["text"], _citations(d["citations"]), d["workflow"])
+                elif "token" in payload:
+                    yield TokenDelta(payload["token"])
+            values = self.graph.get_state(config).values
+        except DeskmateError as exc:
+            yield TurnFailed(str(exc))
+            return
+        if values.get("mode") == "fallback" and values.get("fallback_reason"):
+            yield Degraded(values["fallback_reason"])
+        yield TurnDone(
+            thread_id=thread,
+            answer=values.get("answer", ""),
+            mode=values.get("mode", "fallback"),
+            fallback_reason=values.get("fallback_reason"),
+            citations=_citations(values.get("citations", [])),
+            model=values.get("model"),
+            prompt=values.get("prompt"),
+            grounded=bool(values.get("grounded", False)),
+            intent=values.get("intent"),
+            latency_ms=round((time.perf_counter() - started) * 1000, 1),
+            draft_ms=draft_ms,
+            usage=values.get("usage") or {},
+        )

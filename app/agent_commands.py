@@ -1,0 +1,88 @@
+"""The ``ask`` command and the agent's composition root: index, models and threads wired into the ask graph."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from rich.console import Console
+
+from agents.checkpoints import open_checkpointer
+from agents.graph import build_graph
+from agents.runner import DraftAnswer, Runner, TokenDelta, TurnDone, TurnFailed
+from app.commands import open_index
+from app.model_commands import open_models
+from app.settings import AppSettings, Paths
+from tools.errors import DeskmateError
+from tools.index.search import search
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False)
+
+
+@contextmanager
+def open_runner(settings: AppSettings, paths: Paths, model_name: str | None = None) -> Iterator[Runner]:
+    index = open_index(settings, paths)
+    registry = open_models(settings, paths)
+    name = model_name or settings.models.default
+    registry.spec(name)  # an unknown name is a usage error, not a degraded answer
+    checkpointer = open_checkpointer(paths.data_dir / "threads.sqlite3")
+    runner_holder: list[Runner] = []
+
+    def retrieve(question: str, k: int) -> list:  # type: ignore[type-arg]
+        return search(index, question, k=k)
+
+    graph = build_graph(retrieve, lambda: registry.chat_model(name), checkpointer,
+                        cancel=lambda: runner_holder[0].cancel if runner_holder else None,
+                        embed=index.embedder.embed)
+    runner = Runner(graph)
+    runner_holder.append(runner)
+    try:
+        yield runner
+    finally:
+        checkpointer.conn.close()
+        index.close()
+
+
+def ask(args: argparse.Namespace, settings: AppSettings, paths: Paths) -> int:
+    with open_runner(settings, paths, args.model) as runner:
+        done: TurnDone | None = None
+        streamed = False
+        for event in runner.ask(args.question, args.thread):
+            if isinstance(event, TurnFailed):
+                raise DeskmateError(event.error)
+            if args.json:
+                if isinstance(event, TurnDone):
+                    done = event
+                continue
+            if isinstance(event, DraftAnswer):
+                err.print("[dim]draft (from your files, while the model thinks):[/dim]")
+                err.print(event.text, markup=False)
+            elif isinstance(event, TokenDelta):
+                if not streamed:
+                    streamed = True
+                sys.stdout.write(event.text)
+                sys.stdout.flush()
+            elif isinstance(event, TurnDone):
+                done = event
+    assert done is not None
+    if args.json:
+        json.dump(done.as_dict(), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    if streamed:
+        sys.stdout.write("\n")
+    if done.mode != "llm":
+        if streamed:
+            err.print("[dim](the model's answer above was set aside; the answer from your files stands)[/dim]")
+        out.print(done.answer, markup=False)
+    if done.mode == "llm":  # a fallback answer already quotes and places its sources inline
+        for n, citation in enumerate(done.citations, 1):
+            out.print(f"[{n}] {citation.where()}: \"{citation.quote}\"", markup=False)
+    reason = f" ({done.fallback_reason})" if done.fallback_reason else ""
+    err.print(f"[dim]mode: {done.mode}{reason}; model: {done.model or '-'}; thread: {done.thread_id}; "
+              f"{done.latency_ms:.0f} ms[/dim]")
+    return 0

@@ -1,0 +1,60 @@
+"""`deskmate ask` as a user runs it: a real index of files the test writes, the real default model, a real process."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.integration.test_cli import deskmate
+
+
+@pytest.fixture
+def docs(tmp_path: Path) -> Path:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "passport.md").write_text(
+        "# Passport\n\nRenewing a passport takes about three weeks.\nYou need the old passport and two photos.\n"
+        "The fee is 95 euros, paid at the counter.\n", encoding="utf-8")
+    (folder / "backup.md").write_text(
+        "# Backups\n\nBackups run every night at two o'clock.\nThey are kept for thirty days on the archive server.\n",
+        encoding="utf-8")
+    return folder
+
+
+def indexed(home: Path, docs: Path) -> None:
+    result = deskmate(home, "index", "add", str(docs), "--sync")
+    assert result.returncode == 0, result.stderr
+
+
+def test_ask_answers_with_citations_and_says_which_mode(installed_default_model: Path, deskmate_home: Path,
+                                                        docs: Path) -> None:
+    indexed(deskmate_home, docs)
+    result = deskmate(deskmate_home, "ask", "How long are backups kept?", "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["mode"] in ("llm", "fallback")
+    assert data["model"] == "local/smollm2-135m"  # the model was tried either way
+    assert data["mode"] == "llm" or data["fallback_reason"]
+    assert data["citations"] and data["citations"][0]["path"].endswith("backup.md")
+    assert any("thirty days" in c["quote"] for c in data["citations"])
+    cited = data["citations"][0]
+    assert cited["line_start"] >= 3 and cited["quote"] in (docs / "backup.md").read_text(encoding="utf-8")
+    assert data["thread_id"] and data["latency_ms"] > 0 and data["prompt"] == "answer_from_sources@2"
+
+
+def test_ask_without_a_model_still_answers_from_the_files(deskmate_home: Path, docs: Path) -> None:
+    indexed(deskmate_home, docs)
+    result = deskmate(deskmate_home, "ask", "How much is the passport fee?", "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["mode"] == "fallback" and data["fallback_reason"].startswith("not_installed")
+    assert "The fee is 95 euros, paid at the counter." in [c["quote"] for c in data["citations"]]
+
+
+def test_a_thread_continues_across_runs(deskmate_home: Path, docs: Path) -> None:
+    indexed(deskmate_home, docs)
+    first = json.loads(deskmate(deskmate_home, "ask", "which file mentions backups", "--json").stdout)
+    second = deskmate(deskmate_home, "ask", "which file mentions passports", "--thread", first["thread_id"], "--json")
+    assert json.loads(second.stdout)["thread_id"] == first["thread_id"]

@@ -1,0 +1,140 @@
+"""The ask graph's branches with a scripted fake model and in-memory retrieval (no index, no real model)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from agents.checkpoints import open_checkpointer
+from agents.graph import build_graph, unusable
+from agents.providers.errors import ModelNotInstalled, ProviderUnreachable
+from agents.providers.fake import FakeChatModel
+from agents.providers.registry import Limits, ModelRegistry
+from agents.providers.spec import ModelSpec
+from agents.runner import Degraded, DraftAnswer, Runner, TokenDelta, TurnDone
+from tools.errors import IndexBusy
+from tools.index.search import SearchHit
+
+FEE = ("Renewing a passport takes about three weeks.\nYou need the old passport and two photos.\n"
+       "The fee is 95 euros, paid at the counter.")
+
+
+def hit(path: str, text: str) -> SearchHit:
+    return SearchHit(path=path, title=None, heading=None, page=None, line_start=1, line_end=text.count("\n") + 1,
+                     char_start=0, char_end=len(text), file_type="md", snippet=text[:50], text=text, score=1.0,
+                     chunk_hash=f"h{abs(hash(path))}", exact_match=False)
+
+
+DOCS = [hit("/docs/passport.md", FEE), hit("/docs/backup.md", "Backups run every night and are kept for thirty days.")]
+
+
+def retrieve(question: str, k: int) -> list[SearchHit]:
+    return DOCS[:k]
+
+
+@pytest.fixture
+def registry() -> ModelRegistry:
+    return ModelRegistry([ModelSpec(name="fake/m", kind="fake")], Limits(retries=0, first_token_timeout_s=0.3))
+
+
+def fake(registry: ModelRegistry) -> FakeChatModel:
+    inner = registry.chat_model("fake/m").inner
+    assert isinstance(inner, FakeChatModel)
+    return inner
+
+
+def run(registry: ModelRegistry | None, question: str, tmp_path: Path, thread: str | None = None,
+        retrieval=retrieve) -> list[object]:  # type: ignore[no-untyped-def]
+    model = (lambda: registry.chat_model("fake/m")) if registry else None
+    graph = build_graph(retrieval, model, open_checkpointer(tmp_path / "threads.sqlite3"))
+    return list(Runner(graph).ask(question, thread))
+
+
+def done(events: list[object]) -> TurnDone:
+    last = events[-1]
+    assert isinstance(last, TurnDone)
+    return last
+
+
+def test_a_grounded_model_answer_is_llm_mode_with_citations(registry: ModelRegistry, tmp_path: Path) -> None:
+    fake(registry).enqueue("The fee is 95 euros, paid at the counter [1].")
+    events = run(registry, "How much is the passport fee?", tmp_path)
+    assert isinstance(events[0], DraftAnswer)  # the deterministic answer comes first
+    assert any(isinstance(e, TokenDelta) for e in events)
+    result = done(events)
+    assert (result.mode, result.fallback_reason, result.model) == ("llm", None, "fake/m")
+    assert result.answer == "The fee is 95 euros, paid at the counter [1]."
+    assert result.citations[0].path == "/docs/passport.md"
+    assert result.citations[0].quote == "The fee is 95 euros, paid at the counter."
+    assert result.prompt == "answer_from_sources@2" and result.grounded
+    sources_prompt = str(fake(registry).calls[0][0][1].content)
+    assert "[1] (/docs/passport.md)" in sources_prompt and "How much is the passport fee?" in sources_prompt
+
+
+@pytest.mark.parametrize(
+    ("script", "reason"),
+    [
+        (lambda f: f.enqueue_error(ProviderUnreachable("server down")), "unreachable: server down"),
+        (lambda f: f.enqueue_error(ModelNotInstalled("no model")), "not_installed: no model"),
+        (lambda f: f.enqueue("slow words here", delay_s=0.5), "timeout"),
+        (lambda f: f.enqueue("The fee is 95 euros."), "cited none of the sources"),
+        (lambda f: f.enqueue("Passports are sold by dragons on the moon [1]."), "do not support"),
+        (lambda f: f.enqueue("x\nx\nx\nx"), "repeats itself"),
+        (lambda f: f.enqueue(""), "empty answer"),
+    ],
+)
+def test_model_failures_leave_the_cited_deterministic_answer(registry: ModelRegistry, tmp_path: Path, script,  # type: ignore[no-untyped-def]
+                                                             reason: str) -> None:
+    script(fake(registry))
+    events = run(registry, "How much is the passport fee?", tmp_path)
+    result = done(events)
+    assert result.mode == "fallback"
+    assert reason in (result.fallback_reason or "")
+    assert any(isinstance(e, Degraded) for e in events)
+    assert "The fee is 95 euros, paid at the counter." in [c.quote for c in result.citations]
+    assert result.answer.startswith("From your files:")
+
+
+def test_no_model_configured_still_answers(tmp_path: Path) -> None:
+    result = done(run(None, "How much is the passport fee?", tmp_path))
+    assert result.mode == "fallback" and result.citations
+
+
+def test_a_locked_index_is_an_answer_that_says_why(registry: ModelRegistry, tmp_path: Path) -> None:
+    def locked(question: str, k: int) -> list[SearchHit]:
+        raise IndexBusy("another process is writing the index")
+
+    result = done(run(registry, "How much is the passport fee?", tmp_path, retrieval=locked))
+    assert result.mode == "fallback" and "another process" in (result.fallback_reason or "")
+    assert "nothing" in result.answer
+    assert fake(registry).calls == []  # no sources: the model is not asked to make something up
+
+
+def test_search_requests_list_files_without_the_model(registry: ModelRegistry, tmp_path: Path) -> None:
+    result = done(run(registry, "which file mentions backups", tmp_path))
+    assert result.mode == "fallback" and result.intent == "search"
+    assert [c.path for c in result.citations] == ["/docs/passport.md", "/docs/backup.md"]
+    assert fake(registry).calls == []
+
+
+def test_an_empty_question_is_answered_not_raised(registry: ModelRegistry, tmp_path: Path) -> None:
+    result = done(run(registry, "   ", tmp_path))
+    assert result.answer == "Please ask a question." and result.fallback_reason == "empty question"
+
+
+def test_turns_persist_in_their_thread(registry: ModelRegistry, tmp_path: Path) -> None:
+    fake(registry).enqueue("The fee is 95 euros, paid at the counter [1].")
+    first = done(run(registry, "How much is the passport fee?", tmp_path, thread="t1"))
+    second = done(run(registry, "which file mentions backups", tmp_path, thread="t1"))
+    assert first.thread_id == second.thread_id == "t1"
+    graph = build_graph(retrieve, None, open_checkpointer(tmp_path / "threads.sqlite3"))
+    messages = graph.get_state({"configurable": {"thread_id": "t1"}}).values["messages"]
+    assert [m.type for m in messages] == ["human", "ai", "human", "ai"]
+    assert messages[1].content == first.answer
+
+
+def test_unusable_spots_echoed_instructions() -> None:
+    rules = "Answer the question using only the sources. Cite the source number in brackets, like [1]."
+    assert unusable("Answer the question using only the sources. Yes.", rules) is not None
+    assert unusable("The fee is 95 euros [1].", rules) is None
