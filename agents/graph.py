@@ -27,6 +27,7 @@ from agents.providers.errors import ProviderError
 from agents.providers.health import GuardedChatModel
 from tools.errors import DeskmateError
 from tools.index.search import SearchHit
+from tools.memory import MemoryStore
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,7 @@ SOURCES = 4
 SOURCE_CHARS = 600  # per source: keeps a typical prompt near 700 tokens, a first token in ~1-2 s on 2 CPU cores
 RETRIEVE_K = 8
 ANSWER_TOKENS = 200
+RECALL_MIN = 0.45  # a memory this close to the question goes into the model's prompt
 SUPPORT = 0.6  # share of a cited sentence's content words that must occur in its source
 _MARKER = re.compile(r"\[(\d{1,2})\]")
 
@@ -118,6 +120,7 @@ def build_graph(
     classifier: IntentClassifier | None = None,
     cancel: Callable[[], threading.Event | None] = lambda: None,
     embed: workflows.Embed | None = None,
+    memory: MemoryStore | None = None,
 ) -> Any:
     """Compile the ask graph from its parts (see the module docstring for the flow)."""
     intents = classifier or IntentClassifier()
@@ -153,7 +156,9 @@ def build_graph(
             result = workflows.extractive_summary(path, [h for h in hits if h.path == path])
         elif intent == "chat":
             result = workflows.WorkflowAnswer("Hello! Ask me about your files.", [], "chat")
-        elif intent in ("calculate", "datetime", "remember", "recall", "forget"):
+        elif intent in ("remember", "recall", "forget"):
+            result = workflows.memory_answer(intent, question, memory)
+        elif intent in ("calculate", "datetime"):
             result = workflows.WorkflowAnswer(
                 f"I cannot do that yet ({intent} is not built); ask about your files instead.", [], intent)
         else:
@@ -172,7 +177,11 @@ def build_graph(
         assert model is not None
         hits = [_hit(h) for h in state["hits"]][:SOURCES]
         template = prompts.load("answer_from_sources")
-        messages = [SystemMessage(template.system),
+        system = template.system
+        remembered = memory.recall(state["question"], k=3, min_score=RECALL_MIN) if memory else []
+        if remembered:  # what the user asked Deskmate to remember, when it bears on the question
+            system += "\nThe user told you: " + " ".join(r.memory.text for r in remembered)
+        messages = [SystemMessage(system),
                     HumanMessage(template.user.format(sources=_sources_block(hits), question=state["question"]))]
         write = get_stream_writer()
         pieces: list[str] = []

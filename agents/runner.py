@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,9 +74,12 @@ def _citations(rows: list[dict[str, Any]]) -> list[Citation]:
 class Runner:
     """Runs turns of a compiled ask graph; ``cancel`` stops the model between tokens, keeping the draft answer."""
 
-    def __init__(self, graph: Any, cancel: threading.Event | None = None) -> None:
+    def __init__(
+        self, graph: Any, cancel: threading.Event | None = None, on_turn: Callable[[str, str], None] | None = None
+    ) -> None:
         self.graph = graph
         self.cancel = cancel or threading.Event()
+        self._on_turn = on_turn  # (thread id, question) after each finished turn: the thread catalogue
 
     def ask(self, question: str, thread_id: str | None = None) -> Iterator[Event]:
         thread = thread_id or uuid.uuid4().hex[:12]
@@ -99,6 +102,8 @@ class Runner:
         except DeskmateError as exc:
             yield TurnFailed(str(exc))
             return
+        if self._on_turn is not None:
+            self._on_turn(thread, question)
         if values.get("mode") == "fallback" and values.get("fallback_reason"):
             yield Degraded(values["fallback_reason"])
         yield TurnDone(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ import numpy as np
 
 from agents.citations import Citation, cite
 from tools.index.search import SearchHit
+from tools.memory import MemoryStore
 
 Search = Callable[[str, int], list[SearchHit]]
 
@@ -139,3 +141,35 @@ def extractive_summary(path: str, chunks: list[SearchHit], max_sentences: int = 
     lines = [f"Summary of {path} (key sentences, in order):"]
     lines += [f"- {c.quote} ({c.where()})" for c in citations]
     return WorkflowAnswer("\n".join(lines), citations, "summary")
+
+
+_REMEMBER = re.compile(r"^\s*(please\s+)?(remember|note|keep in mind)\s*(that|:)?\s*", re.I)
+_FORGET = re.compile(r"^\s*(please\s+)?forget\s*(that|about|:)?\s*", re.I)
+_EVERYTHING = re.compile(r"\b(about me|everything|all)\b", re.I)
+
+
+def memory_answer(intent: str, request: str, store: MemoryStore | None) -> WorkflowAnswer:
+    """Remember, recall or forget a fact in the long-term memory, and say exactly what was done."""
+    if store is None:
+        return WorkflowAnswer("Long-term memory is not available here, so nothing was stored or read.", [], intent)
+    if intent == "remember":
+        fact = _REMEMBER.sub("", request, count=1).strip().rstrip(".") + "."
+        if len(fact) < 3:
+            return WorkflowAnswer("What should I remember? Say, for example: remember that my locker code is 4471.",
+                                  [], intent)
+        memory = store.add(fact)
+        return WorkflowAnswer(f"I'll remember: {memory.text} (memory {memory.id})", [], intent)
+    if intent == "forget":
+        target = _FORGET.sub("", request, count=1).strip()
+        removed = store.forget_matching(target) if target else []
+        if not removed:
+            return WorkflowAnswer(f"I had nothing matching {target!r} to forget. `deskmate memory list` shows all.",
+                                  [], intent)
+        return WorkflowAnswer("Forgotten:\n" + "\n".join(f"- {m.text}" for m in removed), [], intent)
+    everything = bool(_EVERYTHING.search(request))
+    memories = store.all() if everything else [r.memory for r in store.recall(request, k=5)]
+    if not memories:
+        return WorkflowAnswer("I have nothing remembered about that.", [], intent)
+    lines = ["What you asked me to remember:"]
+    lines += [f"- {m.text} (on {time.strftime('%Y-%m-%d', time.localtime(m.created))})" for m in memories]
+    return WorkflowAnswer("\n".join(lines), [], intent)

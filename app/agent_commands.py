@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -13,11 +15,13 @@ from rich.console import Console
 from agents.checkpoints import open_checkpointer
 from agents.graph import build_graph
 from agents.runner import DraftAnswer, Runner, TokenDelta, TurnDone, TurnFailed
+from agents.threads import ThreadStore
 from app.commands import open_index
 from app.model_commands import open_models
 from app.settings import AppSettings, Paths
 from tools.errors import DeskmateError
 from tools.index.search import search
+from tools.memory import MemoryStore
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
@@ -30,6 +34,7 @@ def open_runner(settings: AppSettings, paths: Paths, model_name: str | None = No
     name = model_name or settings.models.default
     registry.spec(name)  # an unknown name is a usage error, not a degraded answer
     checkpointer = open_checkpointer(paths.data_dir / "threads.sqlite3")
+    memory = MemoryStore(paths.data_dir / "memory", index.embedder)
     runner_holder: list[Runner] = []
 
     def retrieve(question: str, k: int) -> list:  # type: ignore[type-arg]
@@ -37,8 +42,8 @@ def open_runner(settings: AppSettings, paths: Paths, model_name: str | None = No
 
     graph = build_graph(retrieve, lambda: registry.chat_model(name), checkpointer,
                         cancel=lambda: runner_holder[0].cancel if runner_holder else None,
-                        embed=index.embedder.embed)
-    runner = Runner(graph)
+                        embed=index.embedder.embed, memory=memory)
+    runner = Runner(graph, on_turn=ThreadStore(checkpointer).touch)
     runner_holder.append(runner)
     try:
         yield runner
@@ -85,4 +90,68 @@ def ask(args: argparse.Namespace, settings: AppSettings, paths: Paths) -> int:
     reason = f" ({done.fallback_reason})" if done.fallback_reason else ""
     err.print(f"[dim]mode: {done.mode}{reason}; model: {done.model or '-'}; thread: {done.thread_id}; "
               f"{done.latency_ms:.0f} ms[/dim]")
+    return 0
+
+
+def run_memory(args: argparse.Namespace, settings: AppSettings, paths: Paths) -> int:
+    index = open_index(settings, paths)
+    try:
+        store = MemoryStore(paths.data_dir / "memory", index.embedder)
+        if args.memory_command == "add":
+            memory = store.add(args.text)
+            out.print(f"remembered {memory.id}: {memory.text}", markup=False)
+        elif args.memory_command == "forget":
+            gone = store.forget(args.id)
+            if gone is None:
+                raise DeskmateError(f"no memory {args.id!r}; `deskmate memory list` shows their ids")
+            out.print(f"forgot {gone.id}: {gone.text}", markup=False)
+        else:
+            memories = store.all()
+            if args.json:
+                json.dump([{"id": m.id, "text": m.text, "created": m.created, "source": m.source} for m in memories],
+                          sys.stdout, indent=2)
+                sys.stdout.write("\n")
+            elif not memories:
+                out.print("nothing remembered yet: `deskmate memory add TEXT` or ask \"remember that ...\"")
+            for m in memories if not args.json else []:
+                out.print(f"{m.id}  {m.text}", markup=False)
+    finally:
+        index.close()
+    return 0
+
+
+def run_threads(args: argparse.Namespace, settings: AppSettings, paths: Paths) -> int:
+    checkpointer = open_checkpointer(paths.data_dir / "threads.sqlite3")
+    try:
+        threads = ThreadStore(checkpointer)
+        action = args.threads_command
+        if action in ("list", "search"):
+            found = threads.search(args.text) if action == "search" else threads.list()
+            if args.json:
+                json.dump([dataclasses.asdict(t) for t in found], sys.stdout, indent=2)
+                sys.stdout.write("\n")
+            elif not found:
+                out.print("no threads yet: `deskmate ask QUESTION` starts one" if action == "list" else "no match")
+            for t in found if not args.json else []:
+                when = time.strftime("%Y-%m-%d %H:%M", time.localtime(t.updated))
+                out.print(f"{t.thread_id}  {when}  {t.turns} turn(s)  {t.title}", markup=False)
+        elif action == "show":
+            for n, turn in enumerate(threads.messages(args.id), 1):
+                out.print(f"[bold]{n}. {turn.question}[/bold]")
+                out.print(turn.answer, markup=False)
+        elif action == "export":
+            if args.format == "json":
+                json.dump(threads.export_json(args.id), sys.stdout, indent=2)
+                sys.stdout.write("\n")
+            else:
+                sys.stdout.write(threads.export_markdown(args.id))
+        elif action == "rename":
+            threads.rename(args.id, args.title)
+            out.print(f"renamed {args.id}")
+        elif action == "delete":
+            if not threads.delete(args.id):
+                raise DeskmateError(f"no thread {args.id!r}; `deskmate threads list` shows their ids")
+            out.print(f"deleted {args.id}")
+    finally:
+        checkpointer.conn.close()
     return 0

@@ -117,6 +117,33 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--thread", help="continue this conversation thread (default: a new one)")
     ask.add_argument("--model", help="a name from `deskmate models list` (default: models.default)")
     ask.add_argument("--json", action="store_true", help="answer, mode, fallback_reason, model, citations, thread")
+
+    threads = sub.add_parser("threads", help="conversation threads: list, show, search, rename, export, delete")
+    tsub = threads.add_subparsers(dest="threads_command", metavar="ACTION", required=True)
+    tlist = tsub.add_parser("list", help="every thread, newest first")
+    tlist.add_argument("--json", action="store_true")
+    tsearch = tsub.add_parser("search", help="threads whose title, questions or answers contain TEXT")
+    tsearch.add_argument("text")
+    tsearch.add_argument("--json", action="store_true")
+    tshow = tsub.add_parser("show", help="the turns of a thread")
+    tshow.add_argument("id")
+    texp = tsub.add_parser("export", help="a thread as Markdown (default) or JSON, on stdout")
+    texp.add_argument("id")
+    texp.add_argument("--format", choices=["md", "json"], default="md")
+    tren = tsub.add_parser("rename", help="give a thread a title")
+    tren.add_argument("id")
+    tren.add_argument("title")
+    tdel = tsub.add_parser("delete", help="delete a thread")
+    tdel.add_argument("id")
+
+    memory = sub.add_parser("memory", help="what Deskmate remembers about you (stored locally)")
+    mem = memory.add_subparsers(dest="memory_command", metavar="ACTION", required=True)
+    mlst = mem.add_parser("list", help="every memory with its id")
+    mlst.add_argument("--json", action="store_true")
+    madd2 = mem.add_parser("add", help="remember a fact")
+    madd2.add_argument("text")
+    mfor = mem.add_parser("forget", help="forget a memory by id")
+    mfor.add_argument("id")
     return parser
 
 

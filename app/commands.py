@@ -78,6 +78,14 @@ def dispatch(args: argparse.Namespace, settings: AppSettings, paths: Paths) -> i
         from app import agent_commands  # imports LangGraph: only for the commands that need it
 
         return agent_commands.ask(args, settings, paths)
+    if args.command == "threads":
+        from app import agent_commands
+
+        return agent_commands.run_threads(args, settings, paths)
+    if args.command == "memory":
+        from app import agent_commands
+
+        return agent_commands.run_memory(args, settings, paths)
     raise ConfigError(f"unknown command {args.command}")
 
 

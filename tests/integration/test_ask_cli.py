@@ -58,3 +58,27 @@ def test_a_thread_continues_across_runs(deskmate_home: Path, docs: Path) -> None
     first = json.loads(deskmate(deskmate_home, "ask", "which file mentions backups", "--json").stdout)
     second = deskmate(deskmate_home, "ask", "which file mentions passports", "--thread", first["thread_id"], "--json")
     assert json.loads(second.stdout)["thread_id"] == first["thread_id"]
+
+
+def test_threads_and_memory_commands(deskmate_home: Path, docs: Path) -> None:
+    indexed(deskmate_home, docs)
+    first = json.loads(deskmate(deskmate_home, "ask", "which file mentions backups", "--json").stdout)
+    listed = json.loads(deskmate(deskmate_home, "threads", "list", "--json").stdout)
+    assert [t["thread_id"] for t in listed] == [first["thread_id"]]
+    assert listed[0]["title"] == "which file mentions backups"
+    assert deskmate(deskmate_home, "threads", "rename", first["thread_id"], "Backups").returncode == 0
+    exported = deskmate(deskmate_home, "threads", "export", first["thread_id"])
+    assert exported.stdout.startswith("# Backups") and "backup.md" in exported.stdout
+    as_json = json.loads(deskmate(deskmate_home, "threads", "export", first["thread_id"], "--format", "json").stdout)
+    assert as_json["turns"][0]["question"] == "which file mentions backups"
+    assert deskmate(deskmate_home, "threads", "delete", first["thread_id"]).returncode == 0
+    assert json.loads(deskmate(deskmate_home, "threads", "list", "--json").stdout) == []
+    missing = deskmate(deskmate_home, "threads", "show", "nope")
+    assert missing.returncode == 1 and "no thread 'nope'" in missing.stderr
+
+    added = deskmate(deskmate_home, "memory", "add", "I prefer short answers.")
+    assert added.returncode == 0
+    memories = json.loads(deskmate(deskmate_home, "memory", "list", "--json").stdout)
+    assert [m["text"] for m in memories] == ["I prefer short answers."]
+    assert deskmate(deskmate_home, "memory", "forget", memories[0]["id"]).returncode == 0
+    assert json.loads(deskmate(deskmate_home, "memory", "list", "--json").stdout) == []

@@ -138,3 +138,34 @@ def test_unusable_spots_echoed_instructions() -> None:
     rules = "Answer the question using only the sources. Cite the source number in brackets, like [1]."
     assert unusable("Answer the question using only the sources. Yes.", rules) is not None
     assert unusable("The fee is 95 euros [1].", rules) is None
+
+
+def test_remember_recall_and_forget_go_to_the_memory_store(registry: ModelRegistry, tmp_path: Path) -> None:
+    from tests.fakes import FakeEmbedder
+    from tools.memory import MemoryStore
+
+    memory = MemoryStore(tmp_path / "memory", FakeEmbedder())
+    graph = build_graph(retrieve, lambda: registry.chat_model("fake/m"), open_checkpointer(tmp_path / "t.sqlite3"),
+                        memory=memory)
+    saved = done(list(Runner(graph).ask("remember that my locker code is 4471")))
+    assert saved.intent == "remember" and "my locker code is 4471." in saved.answer
+    assert [m.text for m in memory.all()] == ["my locker code is 4471."]
+    listed = done(list(Runner(graph).ask("what do you remember about me?")))
+    assert "my locker code is 4471." in listed.answer
+    forgotten = done(list(Runner(graph).ask("forget my locker code is 4471")))
+    assert "Forgotten" in forgotten.answer and memory.all() == []
+    assert fake(registry).calls == []  # memory requests never wait for the model
+
+
+def test_remembered_facts_reach_the_model_prompt_when_relevant(registry: ModelRegistry, tmp_path: Path) -> None:
+    from tests.fakes import FakeEmbedder
+    from tools.memory import MemoryStore
+
+    memory = MemoryStore(tmp_path / "memory", FakeEmbedder())
+    memory.add("My passport fee discount code is STUDENT10.")
+    fake(registry).enqueue("The fee is 95 euros, paid at the counter [1].")
+    graph = build_graph(retrieve, lambda: registry.chat_model("fake/m"), open_checkpointer(tmp_path / "t.sqlite3"),
+                        memory=memory)
+    done(list(Runner(graph).ask("How much is the passport fee?")))
+    system = str(fake(registry).calls[0][0][0].content)
+    assert "STUDENT10" in system
