@@ -113,7 +113,6 @@ class ParsePool:
                 yield self._worker(path, self.budget)
             return
         window: deque[tuple[str, Future[ParseOutcome]]] = deque()
-        suspects: set[str] = set()
         pending = iter(paths)
         ahead = self.workers * 4
         while True:
@@ -128,23 +127,30 @@ class ParsePool:
             try:
                 yield future.result()
             except BrokenProcessPool:
-                # With several workers, the file that killed the pool may be another one in flight: a file is
-                # blamed only when it breaks a fresh pool a second time.
-                if self.workers > 1 and path not in suspects:
-                    suspects.add(path)
-                    self._restart(window, first=path)
-                    continue
-                log.warning("a parser process died while parsing %s; restarting the pool", path)
-                yield ParseOutcome(path, None, None, "the parser crashed on this file")
+                # With several workers the file that killed the pool may be another one in flight (a slow
+                # machine leaves many in flight): each file caught in a broken pool is tried again alone, in a
+                # fresh process, and blamed only if it breaks that one too.
+                yield self._alone(path) if self.workers > 1 else self._crashed(path)
                 self._restart(window)
             except Exception as exc:  # noqa: BLE001 - a pickling or pool error for one file
                 yield ParseOutcome(path, None, None, f"parser failed: {exc}")
 
-    def _restart(self, window: deque[tuple[str, Future[ParseOutcome]]], first: str | None = None) -> None:
+    def _crashed(self, path: str) -> ParseOutcome:
+        log.warning("a parser process died while parsing %s; restarting the pool", path)
+        return ParseOutcome(path, None, None, "the parser crashed on this file")
+
+    def _alone(self, path: str) -> ParseOutcome:
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as single:
+            try:
+                return single.submit(self._worker, path, self.budget).result()
+            except BrokenProcessPool:
+                return self._crashed(path)
+
+    def _restart(self, window: deque[tuple[str, Future[ParseOutcome]]]) -> None:
         executor, self._executor = self._executor, None
         if executor is not None:
             executor.shutdown(wait=False, cancel_futures=True)
-        resubmit = ([first] if first else []) + [p for p, _ in window]
+        resubmit = [p for p, _ in window]
         window.clear()
         for path in resubmit:
             window.append((path, self._pool().submit(self._worker, path, self.budget)))
