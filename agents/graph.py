@@ -25,6 +25,7 @@ from agents.citations import Citation
 from agents.intent import IntentClassifier
 from agents.providers.errors import ProviderError
 from agents.providers.health import GuardedChatModel
+from agents.telemetry import traced
 from tools.errors import DeskmateError
 from tools.index.search import SearchHit
 from tools.memory import MemoryStore
@@ -217,12 +218,12 @@ def build_graph(
         return {"messages": [HumanMessage(state.get("question", "")), AIMessage(state.get("answer", ""))]}
 
     graph = StateGraph(AskState)
-    graph.add_node("check_input", check_input)
-    graph.add_node("classify", classify)
-    graph.add_node("retrieve", retrieve_node)
-    graph.add_node("draft", draft)
-    graph.add_node("generate", generate)
-    graph.add_node("finish", finish)
+    def add(name: str, fn: Callable[[AskState], AskState]) -> None:
+        graph.add_node(name, traced(name, fn))  # type: ignore[call-overload]  # a plain callable; stubs want a Protocol
+
+    for name, fn in (("check_input", check_input), ("classify", classify), ("retrieve", retrieve_node),
+                     ("draft", draft), ("generate", generate), ("finish", finish)):
+        add(name, fn)
     graph.add_edge(START, "check_input")
     graph.add_conditional_edges("check_input", lambda s: "finish" if s.get("answer") else "classify",
                                 ["classify", "finish"])

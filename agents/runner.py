@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agents.citations import Citation
+from agents.telemetry import TraceEvent
 from tools.errors import DeskmateError
 
 
@@ -64,7 +65,14 @@ class TurnFailed:
     error: str
 
 
-Event = DraftAnswer | TokenDelta | Degraded | TurnDone | TurnFailed
+@dataclass(frozen=True, slots=True)
+class Trace:
+    """One node's trace record (see agents/telemetry.py)."""
+
+    event: TraceEvent
+
+
+Event = DraftAnswer | TokenDelta | Degraded | TurnDone | TurnFailed | Trace
 
 
 def _citations(rows: list[dict[str, Any]]) -> list[Citation]:
@@ -98,6 +106,8 @@ class Runner:
                     yield DraftAnswer(d["text"], _citations(d["citations"]), d["workflow"])
                 elif "token" in payload:
                     yield TokenDelta(payload["token"])
+                elif "trace" in payload:
+                    yield Trace(TraceEvent(**payload["trace"]))
             values = self.graph.get_state(config).values
         except DeskmateError as exc:
             yield TurnFailed(str(exc))

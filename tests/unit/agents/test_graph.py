@@ -60,7 +60,8 @@ def done(events: list[object]) -> TurnDone:
 def test_a_grounded_model_answer_is_llm_mode_with_citations(registry: ModelRegistry, tmp_path: Path) -> None:
     fake(registry).enqueue("The fee is 95 euros, paid at the counter [1].")
     events = run(registry, "How much is the passport fee?", tmp_path)
-    assert isinstance(events[0], DraftAnswer)  # the deterministic answer comes first
+    shown = [e for e in events if isinstance(e, DraftAnswer | TokenDelta)]
+    assert isinstance(shown[0], DraftAnswer)  # the deterministic answer comes before any model token
     assert any(isinstance(e, TokenDelta) for e in events)
     result = done(events)
     assert (result.mode, result.fallback_reason, result.model) == ("llm", None, "fake/m")
@@ -169,3 +170,17 @@ def test_remembered_facts_reach_the_model_prompt_when_relevant(registry: ModelRe
     done(list(Runner(graph).ask("How much is the passport fee?")))
     system = str(fake(registry).calls[0][0][0].content)
     assert "STUDENT10" in system
+
+
+def test_every_node_emits_a_trace_event(registry: ModelRegistry, tmp_path: Path) -> None:
+    from agents.runner import Trace
+
+    fake(registry).enqueue("The fee is 95 euros, paid at the counter [1].")
+    events = run(registry, "How much is the passport fee?", tmp_path)
+    traces = {e.event.node: e.event for e in events if isinstance(e, Trace)}
+    assert list(traces) == ["check_input", "classify", "retrieve", "draft", "generate", "finish"]
+    assert traces["classify"].details["intent"] == "question"
+    assert traces["retrieve"].details["retrieval"][0] == {"path": "/docs/passport.md", "score": 1.0}
+    assert traces["generate"].details["model"] == "fake/m" and traces["generate"].details["usage"]["input_tokens"] > 0
+    assert traces["generate"].details["prompt"] == "answer_from_sources@2"
+    assert all(t.duration_ms >= 0 for t in traces.values())
