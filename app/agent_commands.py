@@ -14,7 +14,7 @@ from rich.console import Console
 
 from agents.checkpoints import open_checkpointer
 from agents.graph import build_graph
-from agents.runner import DraftAnswer, Runner, TokenDelta, TurnDone, TurnFailed
+from agents.runner import DraftAnswer, Runner, TokenDelta, Trace, TurnDone, TurnFailed
 from agents.threads import ThreadStore
 from app.commands import open_index
 from app.model_commands import open_models
@@ -56,7 +56,11 @@ def ask(args: argparse.Namespace, settings: AppSettings, paths: Paths) -> int:
     with open_runner(settings, paths, args.model) as runner:
         done: TurnDone | None = None
         streamed = False
+        traces: list[dict[str, object]] = []
         for event in runner.ask(args.question, args.thread):
+            if isinstance(event, Trace):
+                traces.append(event.event.as_dict())
+                continue
             if isinstance(event, TurnFailed):
                 raise DeskmateError(event.error)
             if args.json:
@@ -75,7 +79,7 @@ def ask(args: argparse.Namespace, settings: AppSettings, paths: Paths) -> int:
                 done = event
     assert done is not None
     if args.json:
-        json.dump(done.as_dict(), sys.stdout, indent=2)
+        json.dump({**done.as_dict(), "trace": traces}, sys.stdout, indent=2)
         sys.stdout.write("\n")
         return 0
     if streamed:
