@@ -12,6 +12,7 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import asdict
+from pathlib import Path
 from typing import Annotated, Any, TypedDict
 
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, SystemMessage
@@ -40,6 +41,7 @@ ANSWER_TOKENS = 200
 RECALL_MIN = 0.45  # a memory this close to the question goes into the model's prompt
 SUPPORT = 0.6  # share of a cited sentence's content words that must occur in its source
 _MARKER = re.compile(r"\[(\d{1,2})\]")
+_SOURCE_LINE = re.compile(r"^\s*\[\d{1,2}\]\s*\([^)\n]*\)\s*$", re.M)
 
 Retrieve = Callable[[str, int], list[SearchHit]]
 ModelGetter = Callable[[], GuardedChatModel]
@@ -70,34 +72,44 @@ def _sources_block(hits: list[SearchHit]) -> str:
     parts = []
     for n, hit in enumerate(hits, 1):
         text = hit.text if len(hit.text) <= SOURCE_CHARS else hit.text[:SOURCE_CHARS] + " ..."
-        parts.append(f"[{n}] ({hit.path}{f' p.{hit.page}' if hit.page else ''})\n{text}")
+        parts.append(f"[{n}] ({Path(hit.path).name}{f' p.{hit.page}' if hit.page else ''})\n{text}")
     return "\n\n".join(parts)
 
 
-def llm_citations(answer: str, hits: list[SearchHit]) -> tuple[list[Citation], list[str]]:
-    """The citations an answer makes with [n] markers, and its claims that their cited source does not support.
+def _support(words: set[str], source: str) -> float:
+    return len(words & set(workflows.terms(source))) / len(words) if words else 1.0
 
-    A cited sentence is supported when most of its content words occur in the source it cites; its citation quotes
-    the sentence of that source closest to it.
+
+def llm_citations(answer: str, hits: list[SearchHit]) -> tuple[list[Citation], list[str]]:
+    """The citations an answer makes, and its claims that no source supports.
+
+    A sentence is supported when most of its content words occur in the source it cites with [n] or, when it cites
+    none (small models often do not), in the best matching source, which it is then taken to cite. Each citation
+    quotes the sentence of that source closest to the claim.
     """
     out: list[Citation] = []
     unsupported: list[str] = []
     seen: set[int] = set()
-    for sentence in re.split(r"(?<=[.!?])\s+", answer):
+    text = _SOURCE_LINE.sub("", answer)  # a model that copies a source's header line is not making a claim
+    for start, end in workflows.sentence_spans(text):
+        sentence = text[start:end]
+        words = set(workflows.terms(_MARKER.sub("", sentence)))
+        if not words:
+            continue
         numbers = [int(m) for m in _MARKER.findall(sentence) if 1 <= int(m) <= len(hits)]
         if not numbers:
-            continue
-        words = set(workflows.terms(_MARKER.sub("", sentence)))
-        source_words = {w for n in numbers for w in workflows.terms(hits[n - 1].text)}
-        if words and len(words & source_words) < SUPPORT * len(words):
+            best = max(range(len(hits)), key=lambda i: _support(words, hits[i].text), default=None)
+            numbers = [best + 1] if best is not None else []
+        if not numbers or max(_support(words, hits[n - 1].text) for n in numbers) < SUPPORT:
             unsupported.append(sentence.strip())
+            continue
         for number in numbers:
             if number in seen:
                 continue
             seen.add(number)
-            best = workflows.extractive_answer(sentence, [hits[number - 1]], max_sentences=1).citations
-            if best:
-                out.append(best[0])
+            quoted = workflows.extractive_answer(sentence, [hits[number - 1]], max_sentences=1).citations
+            if quoted:
+                out.append(quoted[0])
     return out, unsupported
 
 
@@ -160,8 +172,7 @@ def build_graph(
         elif intent in ("remember", "recall", "forget"):
             result = workflows.memory_answer(intent, question, memory)
         elif intent in ("calculate", "datetime"):
-            result = workflows.WorkflowAnswer(
-                f"I cannot do that yet ({intent} is not built); ask about your files instead.", [], intent)
+            result = workflows.exact_answer(intent, question)
         else:
             result = workflows.extractive_answer(question, hits, embed=embed)
         payload: dict[str, Any] = {"text": result.text, "citations": [c.as_dict() for c in result.citations],

@@ -14,14 +14,21 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import snowballstemmer
 
 from agents.citations import Citation, cite
+from tools import calc, clock
+from tools.errors import DeskmateError
 from tools.index.search import SearchHit
 from tools.memory import MemoryStore
 
 Search = Callable[[str, int], list[SearchHit]]
 
-_SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|\n|$)")
+# A sentence ends at . ! ? followed by space and a capital or digit (not "3.11", not "e.g. this"), at a blank line,
+# or before a line that starts a list item or heading; a single line break inside a paragraph is not an end.
+_BOUNDARY = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])|\n\s*\n|\n(?=\s*(?:[-*+#>|]|\d+[.)]\s))")
+_HEADING_LINE = re.compile(r"^#{1,6} [^\n]*\n", re.M)
+_STEMMER = snowballstemmer.stemmer("english")
 _WORD = re.compile(r"[a-z0-9]+(?:[-_'][a-z0-9]+)*")
 STOPWORDS = frozenset(
     "a an and are as at be by can could do does did for from had has have how i in is it its me my of on or our "
@@ -41,19 +48,30 @@ class WorkflowAnswer:
 
 
 def terms(text: str) -> list[str]:
-    """Lower-cased content words, for matching sentences to a question."""
-    return [w for w in _WORD.findall(text.lower()) if w not in STOPWORDS and len(w) > 1]
+    """Stemmed, lower-cased content words, for matching sentences to a question ("chaired" meets "chair")."""
+    words = [w for w in _WORD.findall(text.lower()) if w not in STOPWORDS and len(w) > 1]
+    return [str(w) for w in _STEMMER.stemWords(words)]
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence of ``text``, leading/trailing space and list/heading markers trimmed."""
+    cuts = sorted([(m.start(), m.end()) for m in _BOUNDARY.finditer(text)]
+                  + [(m.end() - 1, m.end()) for m in _HEADING_LINE.finditer(text)])
+    spans, start = [], 0
+    for cut_start, cut_end in [*cuts, (len(text), len(text))]:
+        if cut_start < start:
+            continue
+        piece = text[start:cut_start]
+        lead = len(piece) - len(piece.lstrip(" \t\n-*+#>|"))
+        s, e = start + lead, start + len(piece.rstrip())
+        if e > s:
+            spans.append((s, e))
+        start = cut_end
+    return spans
 
 
 def _sentences(hit: SearchHit) -> list[tuple[int, int]]:
-    spans = []
-    for match in _SENTENCE.finditer(hit.text):
-        start, end = match.start(), match.end()
-        while start < end and hit.text[start].isspace():
-            start += 1
-        if len(hit.text[start:end].strip()) >= MIN_SENTENCE_CHARS:
-            spans.append((start, end))
-    return spans
+    return [(s, e) for s, e in sentence_spans(hit.text) if e - s >= MIN_SENTENCE_CHARS]
 
 
 def extractive_answer(
@@ -173,3 +191,18 @@ def memory_answer(intent: str, request: str, store: MemoryStore | None) -> Workf
     lines = ["What you asked me to remember:"]
     lines += [f"- {m.text} (on {time.strftime('%Y-%m-%d', time.localtime(m.created))})" for m in memories]
     return WorkflowAnswer("\n".join(lines), [], intent)
+
+
+_TIME_NOW = re.compile(r"\b(what time is it|current time|time now)\b", re.I)
+
+
+def exact_answer(intent: str, request: str) -> WorkflowAnswer:
+    """Arithmetic, percentages, unit conversions, dates and times, computed exactly (no model involved)."""
+    try:
+        if intent == "calculate":
+            return WorkflowAnswer(calc.calculate(request).text, [], "calculate")
+        if _TIME_NOW.search(request):
+            return WorkflowAnswer(clock.now().text, [], "datetime")
+        return WorkflowAnswer(clock.date_math(request).text, [], "datetime")
+    except DeskmateError as exc:
+        return WorkflowAnswer(f"I could not compute that: {exc}", [], intent)

@@ -70,7 +70,7 @@ def test_a_grounded_model_answer_is_llm_mode_with_citations(registry: ModelRegis
     assert result.citations[0].quote == "The fee is 95 euros, paid at the counter."
     assert result.prompt == "answer_from_sources@2" and result.grounded
     sources_prompt = str(fake(registry).calls[0][0][1].content)
-    assert "[1] (/docs/passport.md)" in sources_prompt and "How much is the passport fee?" in sources_prompt
+    assert "[1] (passport.md)" in sources_prompt and "How much is the passport fee?" in sources_prompt
 
 
 @pytest.mark.parametrize(
@@ -79,7 +79,6 @@ def test_a_grounded_model_answer_is_llm_mode_with_citations(registry: ModelRegis
         (lambda f: f.enqueue_error(ProviderUnreachable("server down")), "unreachable: server down"),
         (lambda f: f.enqueue_error(ModelNotInstalled("no model")), "not_installed: no model"),
         (lambda f: f.enqueue("slow words here", delay_s=0.5), "timeout"),
-        (lambda f: f.enqueue("The fee is 95 euros."), "cited none of the sources"),
         (lambda f: f.enqueue("Passports are sold by dragons on the moon [1]."), "do not support"),
         (lambda f: f.enqueue("x\nx\nx\nx"), "repeats itself"),
         (lambda f: f.enqueue(""), "empty answer"),
@@ -95,6 +94,14 @@ def test_model_failures_leave_the_cited_deterministic_answer(registry: ModelRegi
     assert any(isinstance(e, Degraded) for e in events)
     assert "The fee is 95 euros, paid at the counter." in [c.quote for c in result.citations]
     assert result.answer.startswith("From your files:")
+
+
+def test_an_answer_without_markers_is_kept_when_a_source_supports_it(registry: ModelRegistry,
+                                                                     tmp_path: Path) -> None:
+    fake(registry).enqueue("The passport fee is 95 euros at the counter.\n[2] (backup.md)")
+    result = done(run(registry, "How much is the passport fee?", tmp_path))
+    assert result.mode == "llm"
+    assert [c.quote for c in result.citations] == ["The fee is 95 euros, paid at the counter."]
 
 
 def test_no_model_configured_still_answers(tmp_path: Path) -> None:
@@ -184,3 +191,15 @@ def test_every_node_emits_a_trace_event(registry: ModelRegistry, tmp_path: Path)
     assert traces["generate"].details["model"] == "fake/m" and traces["generate"].details["usage"]["input_tokens"] > 0
     assert traces["generate"].details["prompt"] == "answer_from_sources@2"
     assert all(t.duration_ms >= 0 for t in traces.values())
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [("what is 15% of 80", "15 % of 80 = 12"), ("convert 5 km to miles", "5 km = 3.10686 mi"),
+     ("what day of the week is 2027-03-14", "14 March 2027 is a Sunday.")],
+)
+def test_arithmetic_units_and_dates_are_computed_exactly(registry: ModelRegistry, tmp_path: Path, question: str,
+                                                         answer: str) -> None:
+    result = done(run(registry, question, tmp_path))
+    assert result.answer == answer and result.mode == "fallback" and result.fallback_reason is None
+    assert fake(registry).calls == []
