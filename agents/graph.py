@@ -22,6 +22,7 @@ from langgraph.graph.message import add_messages
 from langgraph.types import Checkpointer
 
 from agents import prompts, workflows
+from agents.cache import SemanticCache, SourcesExist
 from agents.citations import Citation
 from agents.intent import IntentClassifier
 from agents.providers.errors import ProviderError
@@ -55,7 +56,8 @@ class AskState(TypedDict, total=False):
     draft: dict[str, Any]
     answer: str
     citations: list[dict[str, Any]]
-    mode: str  # "llm" or "fallback"
+    mode: str  # "llm", "fallback" (a deterministic answer) or "cache"
+    cache_hit: bool
     fallback_reason: str | None
     model: str | None
     prompt: str | None
@@ -134,6 +136,8 @@ def build_graph(
     cancel: Callable[[], threading.Event | None] = lambda: None,
     embed: workflows.Embed | None = None,
     memory: MemoryStore | None = None,
+    cache: SemanticCache | None = None,
+    sources_exist: SourcesExist = lambda hashes: False,
 ) -> Any:
     """Compile the ask graph from its parts (see the module docstring for the flow)."""
     intents = classifier or IntentClassifier()
@@ -149,6 +153,22 @@ def build_graph(
 
     def classify(state: AskState) -> AskState:
         return {"intent": intents.classify(state["question"]).intent}
+
+    def cached_model() -> str | None:
+        try:
+            return model().model_name if model is not None else None
+        except ProviderError:
+            return None
+
+    def cache_lookup(state: AskState) -> AskState:
+        name = cached_model() if cache is not None and state["intent"] == "question" else None
+        if cache is None or name is None:
+            return {"cache_hit": False}
+        hit = cache.lookup(state["question"], name, prompts.load("answer_from_sources").ref, sources_exist)
+        if hit is None:
+            return {"cache_hit": False}
+        return {"cache_hit": True, "answer": hit.answer, "citations": hit.citations, "mode": "cache",
+                "model": hit.model, "prompt": hit.prompt, "grounded": True, "fallback_reason": None, "usage": {}}
 
     def retrieve_node(state: AskState) -> AskState:
         if state["intent"] not in ("question", "search", "summarize"):
@@ -222,7 +242,10 @@ def build_graph(
         if problem:
             # The deterministic draft (already in the state) stands; the reason travels with the answer.
             return {"fallback_reason": problem, "model": name, "prompt": template.ref, "usage": usage}
-        return {"answer": answer, "citations": [c.as_dict() for c in citations], "mode": "llm", "model": name,
+        cited = [c.as_dict() for c in citations]
+        if cache is not None and name is not None:
+            cache.store(state["question"], answer, cited, name, template.ref)
+        return {"answer": answer, "citations": cited, "mode": "llm", "model": name,
                 "prompt": template.ref, "grounded": True, "usage": usage, "fallback_reason": None}
 
     def finish(state: AskState) -> AskState:
@@ -232,13 +255,16 @@ def build_graph(
     def add(name: str, fn: Callable[[AskState], AskState]) -> None:
         graph.add_node(name, traced(name, fn))  # type: ignore[call-overload]  # a plain callable; stubs want a Protocol
 
-    for name, fn in (("check_input", check_input), ("classify", classify), ("retrieve", retrieve_node),
+    for name, fn in (("check_input", check_input), ("classify", classify), ("cache", cache_lookup),
+                     ("retrieve", retrieve_node),
                      ("draft", draft), ("generate", generate), ("finish", finish)):
         add(name, fn)
     graph.add_edge(START, "check_input")
     graph.add_conditional_edges("check_input", lambda s: "finish" if s.get("answer") else "classify",
                                 ["classify", "finish"])
-    graph.add_edge("classify", "retrieve")
+    graph.add_edge("classify", "cache")
+    graph.add_conditional_edges("cache", lambda s: "finish" if s.get("cache_hit") else "retrieve",
+                                ["retrieve", "finish"])
     graph.add_edge("retrieve", "draft")
     graph.add_conditional_edges("draft", needs_model, ["generate", "finish"])
     graph.add_edge("generate", "finish")

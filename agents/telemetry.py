@@ -30,8 +30,8 @@ class TraceEvent:
 def _details(node: str, update: dict[str, Any]) -> dict[str, Any]:
     """What is worth keeping from a node's state update (never document text or answers in full)."""
     details: dict[str, Any] = {}
-    for key in ("intent", "mode", "fallback_reason", "model", "prompt", "usage", "retrieval_error"):
-        if update.get(key) not in (None, "", {}):
+    for key in ("intent", "mode", "fallback_reason", "model", "prompt", "usage", "retrieval_error", "cache_hit"):
+        if key in update and update[key] not in (None, "", {}):
             details[key] = update[key]
     if "hits" in update:
         details["retrieval"] = [{"path": h["path"], "score": round(float(h["score"]), 4)} for h in update["hits"]]

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 
 from rich.console import Console
 
+from agents.cache import SemanticCache
 from agents.checkpoints import open_checkpointer
 from agents.graph import build_graph
 from agents.runner import DraftAnswer, Runner, TokenDelta, Trace, TurnDone, TurnFailed
@@ -35,6 +36,7 @@ def open_runner(settings: AppSettings, paths: Paths, model_name: str | None = No
     registry.spec(name)  # an unknown name is a usage error, not a degraded answer
     checkpointer = open_checkpointer(paths.data_dir / "threads.sqlite3")
     memory = MemoryStore(paths.data_dir / "memory", index.embedder)
+    cache = SemanticCache(paths.data_dir / "cache.sqlite3", index.embedder.embed)
     runner_holder: list[Runner] = []
 
     def retrieve(question: str, k: int) -> list:  # type: ignore[type-arg]
@@ -42,13 +44,14 @@ def open_runner(settings: AppSettings, paths: Paths, model_name: str | None = No
 
     graph = build_graph(retrieve, lambda: registry.chat_model(name), checkpointer,
                         cancel=lambda: runner_holder[0].cancel if runner_holder else None,
-                        embed=index.embedder.embed, memory=memory)
+                        embed=index.embedder.embed, memory=memory, cache=cache, sources_exist=index.has_chunks)
     runner = Runner(graph, on_turn=ThreadStore(checkpointer).touch)
     runner_holder.append(runner)
     try:
         yield runner
     finally:
         checkpointer.conn.close()
+        cache.close()
         index.close()
 
 

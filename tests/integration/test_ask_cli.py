@@ -43,7 +43,7 @@ def test_ask_answers_with_citations_and_says_which_mode(installed_default_model:
     assert cited["line_start"] >= 3 and cited["quote"] in (docs / "backup.md").read_text(encoding="utf-8")
     assert data["thread_id"] and data["latency_ms"] > 0 and data["prompt"] == "answer_from_sources@2"
     nodes = [t["node"] for t in data["trace"]]
-    assert nodes == ["check_input", "classify", "retrieve", "draft", "generate", "finish"]
+    assert nodes == ["check_input", "classify", "cache", "retrieve", "draft", "generate", "finish"]
 
 
 def test_ask_without_a_model_still_answers_from_the_files(deskmate_home: Path, docs: Path) -> None:
@@ -84,3 +84,28 @@ def test_threads_and_memory_commands(deskmate_home: Path, docs: Path) -> None:
     assert [m["text"] for m in memories] == ["I prefer short answers."]
     assert deskmate(deskmate_home, "memory", "forget", memories[0]["id"]).returncode == 0
     assert json.loads(deskmate(deskmate_home, "memory", "list", "--json").stdout) == []
+
+
+def test_a_cached_answer_is_dropped_when_its_source_file_changes(deskmate_home: Path, docs: Path) -> None:
+    """The index's content hashes decide whether a cached answer still stands (checked on the real index)."""
+    from agents.cache import SemanticCache
+    from app.commands import open_index
+    from app.settings import load_settings
+
+    indexed(deskmate_home, docs)
+    settings, paths = load_settings()
+    index = open_index(settings, paths)
+    try:
+        from tools.index.search import search
+
+        hit = search(index, "passport fee", k=1)[0]
+        cache = SemanticCache(paths.data_dir / "cache.sqlite3", index.embedder.embed)
+        cache.store("How much is the passport fee?", "95 euros [1].", [{"path": hit.path, "quote": "q",
+                                                                       "chunk_hash": hit.chunk_hash}], "m", "p")
+        assert cache.lookup("How much is the passport fee?", "m", "p", index.has_chunks) is not None
+        (docs / "passport.md").write_text("# Passport\n\nThe fee is now 120 euros.\n", encoding="utf-8")
+        index.sync()
+        assert cache.lookup("How much is the passport fee?", "m", "p", index.has_chunks) is None
+        cache.close()
+    finally:
+        index.close()

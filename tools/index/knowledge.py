@@ -368,6 +368,13 @@ class KnowledgeIndex:
         vector: np.ndarray = self.embedder.embed([text])[0]
         return vector
 
+    def has_chunks(self, hashes: list[str]) -> bool:
+        """Whether every chunk with these content hashes is still indexed (a cached answer's sources unchanged)."""
+        if not hashes:
+            return True
+        name, _ = self.search_table()
+        return set(hashes) <= set(self.store.vectors_for_hashes(name, hashes))
+
 
 def _under(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)

@@ -185,7 +185,7 @@ def test_every_node_emits_a_trace_event(registry: ModelRegistry, tmp_path: Path)
     fake(registry).enqueue("The fee is 95 euros, paid at the counter [1].")
     events = run(registry, "How much is the passport fee?", tmp_path)
     traces = {e.event.node: e.event for e in events if isinstance(e, Trace)}
-    assert list(traces) == ["check_input", "classify", "retrieve", "draft", "generate", "finish"]
+    assert list(traces) == ["check_input", "classify", "cache", "retrieve", "draft", "generate", "finish"]
     assert traces["classify"].details["intent"] == "question"
     assert traces["retrieve"].details["retrieval"][0] == {"path": "/docs/passport.md", "score": 1.0}
     assert traces["generate"].details["model"] == "fake/m" and traces["generate"].details["usage"]["input_tokens"] > 0
@@ -203,3 +203,23 @@ def test_arithmetic_units_and_dates_are_computed_exactly(registry: ModelRegistry
     result = done(run(registry, question, tmp_path))
     assert result.answer == answer and result.mode == "fallback" and result.fallback_reason is None
     assert fake(registry).calls == []
+
+
+def test_a_repeated_question_is_answered_from_the_cache(registry: ModelRegistry, tmp_path: Path) -> None:
+    from agents.cache import SemanticCache
+    from tests.fakes import FakeEmbedder
+
+    cache = SemanticCache(tmp_path / "cache.sqlite3", FakeEmbedder().embed, min_similarity=0.8)
+    valid = {"ok": True}
+    graph = build_graph(retrieve, lambda: registry.chat_model("fake/m"), open_checkpointer(tmp_path / "t.sqlite3"),
+                        cache=cache, sources_exist=lambda hashes: valid["ok"])
+    fake(registry).enqueue("The fee is 95 euros, paid at the counter [1].")
+    first = done(list(Runner(graph).ask("How much is the passport fee?")))
+    second = done(list(Runner(graph).ask("how much is the passport fee")))
+    assert (first.mode, second.mode) == ("llm", "cache")
+    assert second.answer == first.answer and second.citations == first.citations
+    assert len(fake(registry).calls) == 1
+    valid["ok"] = False  # the cited file changed
+    third = done(list(Runner(graph).ask("How much is the passport fee?")))
+    assert third.mode != "cache" and len(fake(registry).calls) == 2
+    cache.close()
