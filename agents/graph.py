@@ -8,7 +8,6 @@ times out still leaves a cited answer, and the answer says which mode produced i
 from __future__ import annotations
 
 import logging
-import re
 import threading
 from collections.abc import Callable
 from dataclasses import asdict
@@ -23,7 +22,7 @@ from langgraph.types import Checkpointer
 
 from agents import prompts, workflows
 from agents.cache import SemanticCache, SourcesExist
-from agents.citations import Citation
+from agents.grounding import llm_citations, unusable
 from agents.intent import IntentClassifier
 from agents.providers.errors import ProviderError
 from agents.providers.health import GuardedChatModel
@@ -40,9 +39,6 @@ SOURCE_CHARS = 600  # per source: keeps a typical prompt near 700 tokens, a firs
 RETRIEVE_K = 8
 ANSWER_TOKENS = 200
 RECALL_MIN = 0.45  # a memory this close to the question goes into the model's prompt
-SUPPORT = 0.6  # share of a cited sentence's content words that must occur in its source
-_MARKER = re.compile(r"\[(\d{1,2})\]")
-_SOURCE_LINE = re.compile(r"^\s*\[\d{1,2}\]\s*\([^)\n]*\)\s*$", re.M)
 
 Retrieve = Callable[[str, int], list[SearchHit]]
 ModelGetter = Callable[[], GuardedChatModel]
@@ -76,56 +72,6 @@ def _sources_block(hits: list[SearchHit]) -> str:
         text = hit.text if len(hit.text) <= SOURCE_CHARS else hit.text[:SOURCE_CHARS] + " ..."
         parts.append(f"[{n}] ({Path(hit.path).name}{f' p.{hit.page}' if hit.page else ''})\n{text}")
     return "\n\n".join(parts)
-
-
-def _support(words: set[str], source: str) -> float:
-    return len(words & set(workflows.terms(source))) / len(words) if words else 1.0
-
-
-def llm_citations(answer: str, hits: list[SearchHit]) -> tuple[list[Citation], list[str]]:
-    """The citations an answer makes, and its claims that no source supports.
-
-    A sentence is supported when most of its content words occur in the source it cites with [n] or, when it cites
-    none (small models often do not), in the best matching source, which it is then taken to cite. Each citation
-    quotes the sentence of that source closest to the claim.
-    """
-    out: list[Citation] = []
-    unsupported: list[str] = []
-    seen: set[int] = set()
-    text = _SOURCE_LINE.sub("", answer)  # a model that copies a source's header line is not making a claim
-    for start, end in workflows.sentence_spans(text):
-        sentence = text[start:end]
-        words = set(workflows.terms(_MARKER.sub("", sentence)))
-        if not words:
-            continue
-        numbers = [int(m) for m in _MARKER.findall(sentence) if 1 <= int(m) <= len(hits)]
-        if not numbers:
-            best = max(range(len(hits)), key=lambda i: _support(words, hits[i].text), default=None)
-            numbers = [best + 1] if best is not None else []
-        if not numbers or max(_support(words, hits[n - 1].text) for n in numbers) < SUPPORT:
-            unsupported.append(sentence.strip())
-            continue
-        for number in numbers:
-            if number in seen:
-                continue
-            seen.add(number)
-            quoted = workflows.extractive_answer(sentence, [hits[number - 1]], max_sentences=1).citations
-            if quoted:
-                out.append(quoted[0])
-    return out, unsupported
-
-
-def unusable(answer: str, instructions: str) -> str | None:
-    """Why a model's answer is garbage (empty, looping, or echoing the instructions), or None when it is usable."""
-    if not answer:
-        return "the model returned an empty answer"
-    lines = [line.strip() for line in answer.splitlines() if line.strip()]
-    if lines and max(lines.count(line) for line in lines) >= 3:
-        return "the model's answer repeats itself"
-    sentences = [s for s in re.split(r"(?<=[.!?])\s+", instructions) if len(s) > 30]
-    if any(s in answer for s in sentences):
-        return "the model's answer repeats its instructions"
-    return None
 
 
 def build_graph(

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from agents.checkpoints import open_checkpointer
-from agents.graph import build_graph, unusable
+from agents.graph import build_graph
+from agents.grounding import unusable
 from agents.providers.errors import ModelNotInstalled, ProviderUnreachable
 from agents.providers.fake import FakeChatModel
 from agents.providers.registry import Limits, ModelRegistry
