@@ -9,15 +9,25 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any, TypedDict
 
-from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, SystemMessage
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    AnyMessage,
+    HumanMessage,
+    RemoveMessage,
+    SystemMessage,
+    ToolMessage,
+)
+from langchain_core.tools import BaseTool
 from langgraph.config import get_stream_writer
 from langgraph.graph import END, START, StateGraph
-from langgraph.graph.message import add_messages
+from langgraph.graph.message import REMOVE_ALL_MESSAGES, add_messages
+from langgraph.prebuilt import ToolNode
 from langgraph.types import Checkpointer
 
 from agents import prompts, workflows
@@ -38,6 +48,7 @@ SOURCES = 4
 SOURCE_CHARS = 600  # per source: keeps a typical prompt near 700 tokens, a first token in ~1-2 s on 2 CPU cores
 RETRIEVE_K = 8
 ANSWER_TOKENS = 200
+MAX_STEPS = 4  # model calls per turn: tool rounds are bounded
 RECALL_MIN = 0.45  # a memory this close to the question goes into the model's prompt
 
 Retrieve = Callable[[str, int], list[SearchHit]]
@@ -54,6 +65,10 @@ class AskState(TypedDict, total=False):
     citations: list[dict[str, Any]]
     mode: str  # "llm", "fallback" (a deterministic answer) or "cache"
     cache_hit: bool
+    work: Annotated[list[AnyMessage], add_messages]  # this turn's model <-> tools exchange
+    steps: int
+    agent_failed: bool
+    tool_calls: list[dict[str, Any]]
     fallback_reason: str | None
     model: str | None
     prompt: str | None
@@ -84,6 +99,8 @@ def build_graph(
     memory: MemoryStore | None = None,
     cache: SemanticCache | None = None,
     sources_exist: SourcesExist = lambda hashes: False,
+    tools: Sequence[BaseTool] = (),
+    max_steps: int = MAX_STEPS,
 ) -> Any:
     """Compile the ask graph from its parts (see the module docstring for the flow)."""
     intents = classifier or IntentClassifier()
@@ -95,7 +112,9 @@ def build_graph(
                     "citations": [], "grounded": True}
         if len(question) > MAX_QUESTION_CHARS:
             question = question[:MAX_QUESTION_CHARS]
-        return {"question": question, "answer": "", "fallback_reason": None, "model": None, "prompt": None, "usage": {}}
+        return {"question": question, "answer": "", "fallback_reason": None, "model": None, "prompt": None, "usage": {},
+                "work": [RemoveMessage(id=REMOVE_ALL_MESSAGES)],  # type: ignore[list-item]  # add_messages clears on it
+                "steps": 0, "tool_calls": []}
 
     def classify(state: AskState) -> AskState:
         return {"intent": intents.classify(state["question"]).intent}
@@ -149,50 +168,77 @@ def build_graph(
 
     def needs_model(state: AskState) -> str:
         wants = state["intent"] == "question" and bool(state["hits"]) and model is not None
-        return "generate" if wants else "finish"
+        return "agent" if wants else "finish"
 
-    def generate(state: AskState) -> AskState:
+    def agent(state: AskState) -> AskState:
+        """One model step: the question with its sources on the first, the tools' results after that."""
         assert model is not None
         hits = [_hit(h) for h in state["hits"]][:SOURCES]
         template = prompts.load("answer_from_sources")
-        system = template.system
-        remembered = memory.recall(state["question"], k=3, min_score=RECALL_MIN) if memory else []
-        if remembered:  # what the user asked Deskmate to remember, when it bears on the question
-            system += "\nThe user told you: " + " ".join(r.memory.text for r in remembered)
-        messages = [SystemMessage(system),
-                    HumanMessage(template.user.format(sources=_sources_block(hits), question=state["question"]))]
+        steps = state.get("steps", 0)
+        opening: list[AnyMessage] = []
+        if steps == 0:
+            system = template.system
+            remembered = memory.recall(state["question"], k=3, min_score=RECALL_MIN) if memory else []
+            if remembered:  # what the user asked Deskmate to remember, when it bears on the question
+                system += "\nThe user told you: " + " ".join(r.memory.text for r in remembered)
+            user = template.user.format(sources=_sources_block(hits), question=state["question"])
+            opening = [SystemMessage(system), HumanMessage(user)]
         write = get_stream_writer()
-        pieces: list[str] = []
         name = None
         try:
             chat = model()
             name = chat.model_name
-            usage: dict[str, int] = {}
-            for chunk in chat.stream(messages, cancel=cancel(), max_tokens=ANSWER_TOKENS):
-                text = chunk.text
-                if text:
-                    pieces.append(text)
-                    write({"token": text})
-                if getattr(chunk, "usage_metadata", None):
-                    usage = dict(chunk.usage_metadata)  # type: ignore[arg-type]
+            runnable = chat.bind_tools(tools) if tools else chat
+            merged: AIMessageChunk | None = None
+            for chunk in runnable.stream([*state.get("work", []), *opening], cancel=cancel(),
+                                         max_tokens=ANSWER_TOKENS):
+                if not isinstance(chunk, AIMessageChunk):
+                    continue
+                if chunk.text:
+                    write({"token": chunk.text})
+                merged = chunk if merged is None else merged + chunk
         except ProviderError as exc:
             log.warning("model failed, keeping the deterministic answer: %s", exc)
-            return {"fallback_reason": f"{exc.kind}: {exc}", "model": name, "prompt": template.ref}
-        answer = "".join(pieces).strip()
-        problem = unusable(answer, template.system)
-        citations, unsupported = llm_citations(answer, hits) if not problem else ([], [])
+            return {"fallback_reason": f"{exc.kind}: {exc}", "model": name, "prompt": template.ref,
+                    "agent_failed": True}
+        reply = AIMessage(content=merged.text if merged else "", tool_calls=merged.tool_calls if merged else [])
+        usage = dict(merged.usage_metadata or {}) if merged else {}
+        return {"work": [*opening, reply], "steps": steps + 1, "model": name, "prompt": template.ref,
+                "usage": usage, "agent_failed": False}  # type: ignore[typeddict-item]
+
+    def after_agent(state: AskState) -> str:
+        if state.get("agent_failed"):
+            return "finish"
+        last = state["work"][-1]
+        wants_tools = isinstance(last, AIMessage) and bool(last.tool_calls)
+        return "tools" if wants_tools and state.get("steps", 0) < max_steps else "ground"
+
+    def ground(state: AskState) -> AskState:
+        """Keep the model's final answer only if it is usable and its sources (or its tools' results) support it."""
+        hits = [_hit(h) for h in state["hits"]][:SOURCES]
+        work = state.get("work", [])
+        last = work[-1] if work else AIMessage(content="")
+        results = tuple(str(m.content) for m in work if isinstance(m, ToolMessage))
+        calls = [{"name": c["name"], "args": c["args"]} for m in work if isinstance(m, AIMessage) for c in m.tool_calls]
+        answer = last.text.strip() if isinstance(last, AIMessage) else ""
+        problem = None
+        if isinstance(last, AIMessage) and last.tool_calls:
+            problem = f"the model was still calling tools after {max_steps} steps"
+        problem = problem or unusable(answer, prompts.load("answer_from_sources").system)
+        citations, unsupported = llm_citations(answer, hits, results) if not problem else ([], [])
         if not problem and unsupported:
             problem = f"the model's answer made claims its sources do not support: {unsupported[0]!r}"
-        if not problem and not citations:
+        if not problem and not citations and not results:
             problem = "the model's answer cited none of the sources"
         if problem:
             # The deterministic draft (already in the state) stands; the reason travels with the answer.
-            return {"fallback_reason": problem, "model": name, "prompt": template.ref, "usage": usage}
+            return {"fallback_reason": problem, "tool_calls": calls}
         cited = [c.as_dict() for c in citations]
-        if cache is not None and name is not None:
-            cache.store(state["question"], answer, cited, name, template.ref)
-        return {"answer": answer, "citations": cited, "mode": "llm", "model": name,
-                "prompt": template.ref, "grounded": True, "usage": usage, "fallback_reason": None}
+        if cache is not None and state.get("model") and not calls:
+            cache.store(state["question"], answer, cited, str(state["model"]), str(state["prompt"]))
+        return {"answer": answer, "citations": cited, "mode": "llm", "grounded": True, "fallback_reason": None,
+                "tool_calls": calls}
 
     def finish(state: AskState) -> AskState:
         return {"messages": [HumanMessage(state.get("question", "")), AIMessage(state.get("answer", ""))]}
@@ -203,8 +249,9 @@ def build_graph(
 
     for name, fn in (("check_input", check_input), ("classify", classify), ("cache", cache_lookup),
                      ("retrieve", retrieve_node),
-                     ("draft", draft), ("generate", generate), ("finish", finish)):
+                     ("draft", draft), ("agent", agent), ("ground", ground), ("finish", finish)):
         add(name, fn)
+    graph.add_node("tools", ToolNode(tools, messages_key="work", handle_tool_errors=True) if tools else finish)
     graph.add_edge(START, "check_input")
     graph.add_conditional_edges("check_input", lambda s: "finish" if s.get("answer") else "classify",
                                 ["classify", "finish"])
@@ -212,7 +259,9 @@ def build_graph(
     graph.add_conditional_edges("cache", lambda s: "finish" if s.get("cache_hit") else "retrieve",
                                 ["retrieve", "finish"])
     graph.add_edge("retrieve", "draft")
-    graph.add_conditional_edges("draft", needs_model, ["generate", "finish"])
-    graph.add_edge("generate", "finish")
+    graph.add_conditional_edges("draft", needs_model, ["agent", "finish"])
+    graph.add_conditional_edges("agent", after_agent, ["tools", "ground", "finish"])
+    graph.add_edge("tools", "agent")
+    graph.add_edge("ground", "finish")
     graph.add_edge("finish", END)
     return graph.compile(checkpointer=checkpointer)

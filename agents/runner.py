@@ -9,6 +9,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from langgraph.types import Command
+
 from agents.citations import Citation
 from agents.telemetry import TraceEvent
 from tools.errors import DeskmateError
@@ -26,6 +28,15 @@ class DraftAnswer:
 @dataclass(frozen=True, slots=True)
 class TokenDelta:
     text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalNeeded:
+    """A tool with side effects wants to run; the ``approve`` callback of ``Runner.ask`` decides."""
+
+    tool: str
+    args: dict[str, Any]
+    id: str = ""  # the graph's interrupt id, so each request gets its own answer
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,13 +60,14 @@ class TurnDone:
     latency_ms: float
     draft_ms: float | None
     usage: dict[str, int] = field(default_factory=dict)
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "thread_id": self.thread_id, "answer": self.answer, "mode": self.mode,
             "fallback_reason": self.fallback_reason, "model": self.model, "prompt": self.prompt,
             "grounded": self.grounded, "intent": self.intent, "latency_ms": self.latency_ms,
-            "draft_ms": self.draft_ms, "usage": self.usage, "tool_calls": [],
+            "draft_ms": self.draft_ms, "usage": self.usage, "tool_calls": self.tool_calls,
             "citations": [c.as_dict() for c in self.citations],
         }
 
@@ -72,7 +84,8 @@ class Trace:
     event: TraceEvent
 
 
-Event = DraftAnswer | TokenDelta | Degraded | TurnDone | TurnFailed | Trace
+Event = DraftAnswer | TokenDelta | ApprovalNeeded | Degraded | TurnDone | TurnFailed | Trace
+Approve = Callable[[ApprovalNeeded], bool]
 
 
 def _citations(rows: list[dict[str, Any]]) -> list[Citation]:
@@ -89,29 +102,51 @@ class Runner:
         self.cancel = cancel or threading.Event()
         self._on_turn = on_turn  # (thread id, question) after each finished turn: the thread catalogue
 
-    def ask(self, question: str, thread_id: str | None = None) -> Iterator[Event]:
+    def ask(self, question: str, thread_id: str | None = None, approve: Approve | None = None) -> Iterator[Event]:
+        """One turn. Tools with side effects run only if ``approve`` says yes; with no ``approve``, they do not."""
         thread = thread_id or uuid.uuid4().hex[:12]
         config = {"configurable": {"thread_id": thread}}
         started = time.perf_counter()
         draft_ms: float | None = None
         self.cancel.clear()
+        graph_input: Any = {"question": question}
         try:
-            for mode, payload in self.graph.stream({"question": question}, config, stream_mode=["custom", "updates"],
-                                                   durability="sync"):
-                if mode != "custom":
-                    continue
-                if "draft" in payload:
-                    draft_ms = round((time.perf_counter() - started) * 1000, 1)
-                    d = payload["draft"]
-                    yield DraftAnswer(d["text"], _citations(d["citations"]), d["workflow"])
-                elif "token" in payload:
-                    yield TokenDelta(payload["token"])
-                elif "trace" in payload:
-                    yield Trace(TraceEvent(**payload["trace"]))
+            while True:
+                pending: list[ApprovalNeeded] = []
+                for event in self._events(graph_input, config, pending):
+                    if isinstance(event, DraftAnswer) and draft_ms is None:
+                        draft_ms = round((time.perf_counter() - started) * 1000, 1)
+                    yield event
+                if not pending:
+                    break
+                yield from pending
+                graph_input = Command(resume={r.id: approve(r) if approve else False for r in pending})
             values = self.graph.get_state(config).values
         except DeskmateError as exc:
             yield TurnFailed(str(exc))
             return
+        yield from self._finish(thread, question, values, started, draft_ms)
+
+    def _events(self, graph_input: Any, config: dict[str, Any], pending: list[ApprovalNeeded]) -> Iterator[Event]:
+        for mode, payload in self.graph.stream(graph_input, config, stream_mode=["custom", "updates"],
+                                               durability="sync"):
+            if mode == "updates" and "__interrupt__" in payload:
+                for item in payload["__interrupt__"]:
+                    pending.append(ApprovalNeeded(item.value["tool"], item.value["args"], item.id))
+                continue
+            if mode != "custom":
+                continue
+            if "draft" in payload:
+                d = payload["draft"]
+                yield DraftAnswer(d["text"], _citations(d["citations"]), d["workflow"])
+            elif "token" in payload:
+                yield TokenDelta(payload["token"])
+            elif "trace" in payload:
+                yield Trace(TraceEvent(**payload["trace"]))
+
+    def _finish(
+        self, thread: str, question: str, values: dict[str, Any], started: float, draft_ms: float | None
+    ) -> Iterator[Event]:
         if self._on_turn is not None:
             self._on_turn(thread, question)
         if values.get("mode") == "fallback" and values.get("fallback_reason"):
@@ -129,4 +164,5 @@ class Runner:
             latency_ms=round((time.perf_counter() - started) * 1000, 1),
             draft_ms=draft_ms,
             usage=values.get("usage") or {},
+            tool_calls=values.get("tool_calls") or [],
         )

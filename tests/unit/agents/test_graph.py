@@ -186,11 +186,12 @@ def test_every_node_emits_a_trace_event(registry: ModelRegistry, tmp_path: Path)
     fake(registry).enqueue("The fee is 95 euros, paid at the counter [1].")
     events = run(registry, "How much is the passport fee?", tmp_path)
     traces = {e.event.node: e.event for e in events if isinstance(e, Trace)}
-    assert list(traces) == ["check_input", "classify", "cache", "retrieve", "draft", "generate", "finish"]
+    assert list(traces) == ["check_input", "classify", "cache", "retrieve", "draft", "agent", "ground", "finish"]
     assert traces["classify"].details["intent"] == "question"
     assert traces["retrieve"].details["retrieval"][0] == {"path": "/docs/passport.md", "score": 1.0}
-    assert traces["generate"].details["model"] == "fake/m" and traces["generate"].details["usage"]["input_tokens"] > 0
-    assert traces["generate"].details["prompt"] == "answer_from_sources@2"
+    assert traces["agent"].details["model"] == "fake/m" and traces["agent"].details["usage"]["input_tokens"] > 0
+    assert traces["agent"].details["prompt"] == "answer_from_sources@2"
+    assert traces["ground"].details["mode"] == "llm"
     assert all(t.duration_ms >= 0 for t in traces.values())
 
 

@@ -1,0 +1,144 @@
+"""The agent's tools: plain functions from tools/ wrapped as LangChain tools; their docstrings are what the model reads.
+
+Tools with side effects (writing a note, opening a file or address) go through an approval: the graph stops with a
+LangGraph interrupt and the runner asks the user. Each has a policy: "ask" (the default), "always" or "never"; with
+no one to ask, the answer is "not approved" and nothing happens.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import webbrowser
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from langchain_core.tools import BaseTool, StructuredTool
+from langgraph.types import interrupt
+
+from agents.workflows import extractive_summary
+from tools import calc, clock, files
+from tools.index.knowledge import KnowledgeIndex
+from tools.index.search import SearchHit
+from tools.memory import MemoryStore
+
+Policy = Literal["ask", "always", "never"]
+SIDE_EFFECTS = ("write_note", "open_path")
+
+
+@dataclass(frozen=True, slots=True)
+class ToolContext:
+    search: Callable[[str, int], list[SearchHit]]
+    index: KnowledgeIndex | None = None
+    memory: MemoryStore | None = None
+    notes_dir: Path | None = None
+    policies: dict[str, Policy] = field(default_factory=dict)
+    opener: Callable[[str], None] | None = None  # how open_path opens; the system's default application if None
+
+
+def _approved(ctx: ToolContext, tool: str, args: dict[str, Any]) -> str | None:
+    """None when the call may run; otherwise the message the model gets instead of a result."""
+    policy = ctx.policies.get(tool, "ask")
+    if policy == "never":
+        return f"not approved: the user does not allow {tool}"
+    if policy == "always":
+        return None
+    decision = interrupt({"tool": tool, "args": args})
+    return None if decision is True else f"not approved: the user declined {tool}"
+
+
+def _open_with_system(target: str) -> None:
+    if target.startswith(("http://", "https://")):
+        webbrowser.open(target)
+    elif sys.platform == "darwin":
+        subprocess.run(["open", target], check=False)
+    elif sys.platform == "win32":
+        subprocess.run(["cmd", "/c", "start", "", target], check=False)
+    else:
+        subprocess.run(["xdg-open", target], check=False)
+
+
+def build_tools(ctx: ToolContext) -> list[BaseTool]:
+    """The tools for ``ctx``; tools whose parts are missing (no index, no memory, no notes folder) are left out."""
+
+    def search_files(query: str, k: int = 5, file_type: str | None = None) -> str:
+        """Search the user's indexed files. Returns the best matching passages with file, page and lines."""
+        hits = ctx.search(query, max(1, min(k, 10)))
+        if file_type:
+            hits = [h for h in hits if (h.file_type or "").lower() == file_type.lower()]
+        if not hits:
+            return "no matching passages"
+        places = [f"{h.path}{f' p.{h.page}' if h.page else ''}:{h.line_start or ''}" for h in hits]
+        return "\n\n".join(f"{place}\n{h.snippet}" for place, h in zip(places, hits, strict=True))
+
+    def calculator(expression: str) -> str:
+        """Compute arithmetic, percentages or a unit conversion exactly, e.g. '15% of 80' or '5 km in miles'."""
+        return calc.calculate(expression).text
+
+    def current_datetime(timezone: str | None = None) -> str:
+        """The current date and time, locally or in an IANA time zone such as 'Europe/Oslo'."""
+        return clock.now(timezone).text
+
+    def date_calculation(query: str) -> str:
+        """Date arithmetic: 'how many days until 2027-01-01', '30 days from today', 'what weekday is 2027-03-14'."""
+        return clock.date_math(query).text
+
+    made: list[Callable[..., str]] = [search_files, calculator, current_datetime, date_calculation]
+
+    if ctx.index is not None:
+        index = ctx.index
+
+        def read_file(path: str, page: int | None = None, line_start: int | None = None,
+                      line_end: int | None = None) -> str:
+            """Read an indexed file: one page of a PDF, a range of lines, or its beginning."""
+            excerpt = files.read_file(index, path, page, line_start, line_end)
+            return excerpt.text + ("\n[truncated]" if excerpt.truncated else "")
+
+        def list_recent_files(limit: int = 10) -> str:
+            """The most recently changed indexed files, newest first."""
+            return "\n".join(f"{p}" for p, _ in files.list_recent_files(index, limit)) or "no indexed files"
+
+        def summarize_file(path: str) -> str:
+            """A short extractive summary of one indexed file: its key sentences, in order, with line numbers."""
+            hits = ctx.search(Path(path).stem, 10)
+            return extractive_summary(path, [h for h in hits if h.path == path] or hits[:3]).text
+
+        made += [read_file, list_recent_files, summarize_file]
+
+    if ctx.memory is not None:
+        memory = ctx.memory
+
+        def remember(fact: str) -> str:
+            """Store a fact the user asked you to remember."""
+            return f"remembered: {memory.add(fact).text}"
+
+        def recall(query: str) -> str:
+            """Facts the user asked you to remember that relate to the query."""
+            found = memory.recall(query, k=5)
+            return "\n".join(r.memory.text for r in found) or "nothing remembered about that"
+
+        made += [remember, recall]
+
+    if ctx.notes_dir is not None:
+        notes_dir = ctx.notes_dir
+
+        def write_note(title: str, text: str) -> str:
+            """Save a note as a Markdown file in the user's Deskmate notes folder (asks the user first)."""
+            refused = _approved(ctx, "write_note", {"title": title, "text": text})
+            return refused or f"saved {files.write_note(notes_dir, title, text)}"
+
+        made.append(write_note)
+
+    def open_path(target: str) -> str:
+        """Open a file or a web address in the user's default application (asks the user first)."""
+        refused = _approved(ctx, "open_path", {"target": target})
+        if refused:
+            return refused
+        (ctx.opener or _open_with_system)(target)
+        return f"opened {target}"
+
+    made.append(open_path)
+    # A tool's failure (bad arguments, a refused path) goes back to the model as a message: ToolNode does that.
+    return [StructuredTool.from_function(fn) for fn in made]
