@@ -15,8 +15,9 @@ from rich.console import Console
 from agents.cache import SemanticCache
 from agents.checkpoints import open_checkpointer
 from agents.graph import build_graph
-from agents.runner import DraftAnswer, Runner, TokenDelta, Trace, TurnDone, TurnFailed
+from agents.runner import ApprovalNeeded, DraftAnswer, Runner, TokenDelta, Trace, TurnDone, TurnFailed
 from agents.threads import ThreadStore
+from agents.toolset import ToolContext, build_tools
 from app.commands import open_index
 from app.model_commands import open_models
 from app.settings import AppSettings, Paths
@@ -42,7 +43,10 @@ def open_runner(settings: AppSettings, paths: Paths, model_name: str | None = No
     def retrieve(question: str, k: int) -> list:  # type: ignore[type-arg]
         return search(index, question, k=k)
 
-    graph = build_graph(retrieve, lambda: registry.chat_model(name), checkpointer,
+    tools = build_tools(ToolContext(search=retrieve, index=index, memory=memory, notes_dir=paths.data_dir / "notes",
+                                    policies=dict(settings.agent.approvals)))
+    graph = build_graph(retrieve, lambda: registry.chat_model(name), checkpointer, tools=tools,
+                        max_steps=settings.agent.max_steps,
                         cancel=lambda: runner_holder[0].cancel if runner_holder else None,
                         embed=index.embedder.embed, memory=memory, cache=cache, sources_exist=index.has_chunks)
     runner = Runner(graph, on_turn=ThreadStore(checkpointer).touch)
@@ -55,12 +59,19 @@ def open_runner(settings: AppSettings, paths: Paths, model_name: str | None = No
         index.close()
 
 
+def _ask_user(request: ApprovalNeeded) -> bool:
+    """A yes/no question on the terminal; anything but yes declines."""
+    details = ", ".join(f"{k}={str(v)[:80]!r}" for k, v in request.args.items())
+    err.print(f"Deskmate wants to run [bold]{request.tool}[/bold]({details}).", markup=True)
+    return input("Allow it? [y/N] ").strip().lower() in ("y", "yes")
+
+
 def ask(args: argparse.Namespace, settings: AppSettings, paths: Paths) -> int:
     with open_runner(settings, paths, args.model) as runner:
         done: TurnDone | None = None
         streamed = False
         traces: list[dict[str, object]] = []
-        for event in runner.ask(args.question, args.thread):
+        for event in runner.ask(args.question, args.thread, approve=_ask_user if sys.stdin.isatty() else None):
             if isinstance(event, Trace):
                 traces.append(event.event.as_dict())
                 continue

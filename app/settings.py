@@ -112,6 +112,21 @@ class ModelSettings(BaseModel):
         )
 
 
+Approval = Literal["ask", "always", "never"]
+
+
+def _default_approvals() -> dict[str, Approval]:
+    return {"write_note": "ask", "open_path": "ask"}
+
+
+class AgentSettings(BaseModel):
+    max_steps: int = Field(4, ge=1, le=12, description="Model calls per turn; bounds tool rounds.")
+    approvals: dict[str, Approval] = Field(
+        default_factory=_default_approvals,
+        description="Per tool with side effects: ask the user, always allow, or never allow.",
+    )
+
+
 class AppSettings(BaseSettings):
     """Read once at start-up and passed down; nothing else reads the environment."""
 
@@ -122,6 +137,7 @@ class AppSettings(BaseSettings):
     index: IndexSettings = Field(default_factory=IndexSettings)
     embedder: EmbedderSettings = Field(default_factory=EmbedderSettings)
     models: ModelSettings = Field(default_factory=ModelSettings)
+    agent: AgentSettings = Field(default_factory=AgentSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -7,6 +7,7 @@ import math
 import operator
 import re
 import threading
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
@@ -66,9 +67,9 @@ def calculate(expression: str) -> CalcResult:
     except ZeroDivisionError:
         raise ToolInputError("division by zero") from None
     except OverflowError:
-        raise ToolInputError(f"the result of '{text}' is too large") from None
+        raise ToolInputError(f"the result of '{_short(text)}' is too large") from None
     except (ArithmeticError, ValueError, TypeError, RecursionError, MemoryError) as error:
-        raise ToolInputError(f"cannot calculate '{text}' ({error or type(error).__name__}); {_HINT}") from None
+        raise ToolInputError(f"cannot calculate '{_short(text)}' ({error or type(error).__name__}); {_HINT}") from None
 
 
 _HINT = "write arithmetic like '2 * (3 + 4)', a percentage like '15% of 80' or a conversion like '5 km in miles'"
@@ -102,7 +103,7 @@ _REFUSED = {
     ast.Attribute: "attribute access", ast.Lambda: "a lambda", ast.ListComp: "a comprehension",
     ast.SetComp: "a comprehension", ast.DictComp: "a comprehension", ast.GeneratorExp: "a comprehension",
     ast.Subscript: "indexing", ast.Compare: "a comparison", ast.BoolOp: "and/or", ast.IfExp: "if/else",
-    ast.Tuple: "a comma outside a function call (use '.' for decimals)", ast.List: "a list", ast.Dict: "a dict",
+    ast.Tuple: "a comma or () outside a function call (use '.' for decimals)", ast.List: "a list", ast.Dict: "a dict",
     ast.Set: "a set", ast.JoinedStr: "text", ast.NamedExpr: "an assignment", ast.Starred: "unpacking",
     ast.BitAnd: "the operator &", ast.BitOr: "the operator |", ast.LShift: "the operator <<",
     ast.RShift: "the operator >>", ast.MatMult: "the operator @",
@@ -187,9 +188,11 @@ def _evaluate(text: str) -> Num:
     source = _THOUSANDS.sub(lambda m: m[0] if in_call[m.start()] else m[0].replace(",", ""), text)
     source = _TRAILING_PERCENT.sub(rf"{_PCT}(\1)", source)
     try:
-        tree = ast.parse(source, mode="eval")
+        with warnings.catch_warnings():  # "1in" warns "invalid decimal literal" before it fails
+            warnings.simplefilter("ignore", SyntaxWarning)
+            tree = ast.parse(source, mode="eval")
     except (SyntaxError, ValueError):
-        raise ToolInputError(f"cannot understand '{text}'; {_HINT}") from None
+        raise ToolInputError(f"cannot understand '{_short(text)}'; {_HINT}") from None
     if sum(1 for _ in ast.walk(tree)) > MAX_NODES:
         raise ToolInputError(f"the expression is too long (more than {MAX_NODES} parts)")
     return _eval(tree.body, source, 0)
@@ -203,8 +206,7 @@ def _eval(node: ast.AST, source: str, depth: int) -> Num:
         value = node.value
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ToolInputError(f"only numbers are allowed, not {ast.unparse(node)[:40]}")
-        literal = (ast.get_source_segment(source, node) or repr(value)).replace("_", "")
-        return _check(Fraction(value) if isinstance(value, int) else Fraction(literal))  # exact: 0.1 is 1/10
+        return _check(Fraction(value)) if isinstance(value, int) else _decimal(ast.get_source_segment(source, node))
     if isinstance(node, ast.Name):
         if node.id.lower() in _CONSTANTS:
             return _CONSTANTS[node.id.lower()]
@@ -230,6 +232,14 @@ def _eval(node: ast.AST, source: str, depth: int) -> Num:
         node = node.func  # refuse what is called: __import__('os').system() is attribute access
     what = _REFUSED.get(type(node.op) if isinstance(node, ast.BinOp) else type(node), f"'{ast.unparse(node)[:40]}'")
     raise ToolInputError(f"{what} is not allowed; use numbers, + - * / // % **, parentheses and {_SUPPORTED}")
+
+
+def _decimal(literal: str | None) -> Num:
+    """A decimal literal as an exact fraction (0.1 is 1/10), refusing 1e999999999 before it is computed."""
+    text = (literal or "nan").replace("_", "").lower()
+    if abs(int(text.partition("e")[2] or 0)) > 400:
+        return _check(float(text))  # inf (too large) or 0.0
+    return _check(Fraction(text))
 
 
 def _name(call: ast.Call) -> str:
@@ -264,6 +274,10 @@ def _fmt(value: int | float, digits: int = 12) -> str:
 
 def _show(x: Num) -> str:
     return _fmt(_to_python(x))
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 60 else f"{text[:57]}..."
 
 
 def _result(expression: str, value: Num, unit: str | None = None, text: str | None = None) -> CalcResult:
@@ -348,7 +362,7 @@ def _unit(text: str) -> pint.Unit:
             return _registry().parse_units(name)
         except Exception:  # pint's parser raises many kinds (TokenError, AssertionError, ...)
             pass
-    raise ToolInputError(f"unknown unit '{text}'; write units like km, miles, °F, °C, kg, lb, GB, MB, hours")
+    raise ToolInputError(f"unknown unit '{_short(text)}'; write units like km, miles, °F, °C, kg, lb, GB, MB, hours")
 
 
 def _kind(unit: pint.Unit) -> str:
@@ -361,19 +375,19 @@ def _convert(text: str) -> CalcResult | None:
     match = _CONVERSION.match(text) or _HOW_MANY.match(text)
     if not match:
         return None
-    amount = float(Fraction(match["n"].replace(",", "")))
+    amount = float(_decimal(match["n"].replace(",", "")))
     with _LOCK:
         source, target = _unit(match["src"].strip()), _unit(match["dst"].strip())
         registry = _registry()
         if registry.get_root_units(source)[1] != registry.get_root_units(target)[1]:
-            what = f"{match['src']} ({_kind(source)}) to {match['dst']} ({_kind(target)})"
+            what = f"{_short(match['src'])} ({_kind(source)}) to {_short(match['dst'])} ({_kind(target)})"
             raise ToolInputError(f"cannot convert {what}")
         try:
             magnitude = float(registry.Quantity(amount, source).to(target).magnitude)
         except Exception as error:  # e.g. offset units inside a compound unit; OverflowError stays itself
             if isinstance(error, OverflowError):
                 raise
-            raise ToolInputError(f"cannot convert {match['src']} to {match['dst']}: {error}") from None
+            raise ToolInputError(f"cannot convert {_short(match['src'])} to {_short(match['dst'])}: {error}") from None
     value = _to_python(float(f"{_check(magnitude):.12g}"))  # 12 digits: 1 lb is 0.45359237 kg, not ...0000001
     source_label, target_label = format(source, "~"), format(target, "~")
     sentence = f"{_show(amount)} {source_label} = {_fmt(value, 6)} {target_label}"

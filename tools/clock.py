@@ -226,11 +226,11 @@ def _parse(text: str, today: dt.date, depth: int = 0) -> dt.date:
             month = [name[:3].lower() for name in MONTHS].index(match["month"][:3]) + 1
             if match["year"]:
                 return _date(int(match["year"]), month, int(match["day"]), text)
-            for year in range(today.year, today.year + 9):  # the next occurrence, on or after today
-                if int(match["day"]) <= calendar.monthrange(year, month)[1]:
-                    if (candidate := dt.date(year, month, int(match["day"]))) >= today:
-                        return candidate
-            return _date(today.year, month, int(match["day"]), text)
+            number = int(match["day"])
+            for year in range(today.year, min(today.year + 9, 10000)):  # the next occurrence, on or after today
+                if 1 <= number <= calendar.monthrange(year, month)[1] and dt.date(year, month, number) >= today:
+                    return dt.date(year, month, number)
+            return _date(today.year, month, number, text)
     raise ToolInputError(
         f"cannot read the date '{text}'; write YYYY-MM-DD, '14 March 2027', today, tomorrow, 'next friday' "
         "or '30 days from today'"

@@ -69,6 +69,8 @@ from tools.errors import DeskmateError
         ("pi", 3.14159265358979),
         ("π", 3.14159265358979),
         ("2 ** 996 // 2 ** 995", 2),
+        ("1e-999999999 * 5", 0),
+        ("0.5 ** 1000 * 2 ** 990", 0.0009765625),
     ],
 )
 def test_arithmetic_is_exact(expression: str, value: float) -> None:
@@ -191,7 +193,10 @@ def test_result_is_a_frozen_record_of_the_normalised_expression() -> None:
         ("1 and 2", "and/or is not allowed"),
         ("1 if 2 else 3", "if/else is not allowed"),
         ("(y := 3)", "an assignment is not allowed"),
-        ("1, 2", "a comma outside a function call"),
+        ("1, 2", "a comma or () outside a function call"),
+        ("()", "a comma or () outside a function call"),
+        ("1in 2", "a comparison is not allowed"),  # parsing warns "invalid decimal literal"; the warning is muted
+        ("1e999999999 is what % of 5", "too large"),  # an exponent this big is never expanded into digits
         ("'a' * 3", "only numbers are allowed, not 'a'"),
         ("1j", "only numbers are allowed, not 1j"),
         ("True + 1", "only numbers are allowed, not True"),
@@ -226,6 +231,13 @@ def test_refusals_are_clear_errors(expression: str, message: str) -> None:
         calculate(expression)
     assert message in str(caught.value)
     assert isinstance(caught.value, DeskmateError)
+
+
+def test_long_input_is_shortened_in_messages() -> None:
+    with pytest.raises(ToolInputError) as caught:
+        calculate("1 +" + " 1 +" * 100)
+    shown = "1 + " * 14 + "1..."
+    assert str(caught.value).startswith(f"cannot understand '{shown}';")
 
 
 def test_sum_of_a_hundred_terms_is_within_the_limits() -> None:

@@ -209,6 +209,8 @@ def test_today_defaults_to_the_real_date() -> None:
         (" ? ", "the question is empty"),
         ("__import__('os')", "cannot read the date"),
         ("31 february", "'31 february' is not a valid date"),
+        ("0 march", "'0 march' is not a valid date"),
+        ("what day is march 32, 2027", "'march 32, 2027' is not a valid date"),
         ("9999999 days from today", "out of range (years 1 to 9999)"),
         ("10000 years from today", "out of range"),
         ("0001-01-01 - 1 day", "out of range"),
