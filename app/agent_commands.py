@@ -173,3 +173,54 @@ def run_threads(args: argparse.Namespace, settings: AppSettings, paths: Paths) -
     finally:
         checkpointer.conn.close()
     return 0
+
+
+def chat(args: argparse.Namespace, settings: AppSettings, paths: Paths) -> int:
+    """A conversation on the terminal: streaming answers, approvals, /new for a new thread, /quit or Ctrl+D to end."""
+    interactive = sys.stdin.isatty()
+    with open_runner(settings, paths, args.model) as runner:
+        thread = args.thread
+        err.print("Ask about your files. /new starts a new thread, /quit ends.")
+        while True:
+            try:
+                line = input("you> " if interactive else "")
+            except EOFError:
+                break
+            question = line.strip()
+            if question in ("/quit", "/exit"):
+                break
+            if question == "/new":
+                thread = None
+                err.print("new thread")
+                continue
+            if not question:
+                continue
+            done = _show_turn(runner, question, thread, interactive)
+            thread = done.thread_id
+    return 0
+
+
+def _show_turn(runner: Runner, question: str, thread: str | None, interactive: bool) -> TurnDone:
+    done: TurnDone | None = None
+    streamed = False
+    for event in runner.ask(question, thread, approve=_ask_user if interactive else None):
+        if isinstance(event, TurnFailed):
+            raise DeskmateError(event.error)
+        if isinstance(event, DraftAnswer):
+            err.print("[dim]draft:[/dim]")
+            err.print(event.text, markup=False)
+        elif isinstance(event, TokenDelta):
+            streamed = True
+            sys.stdout.write(event.text)
+            sys.stdout.flush()
+        elif isinstance(event, TurnDone):
+            done = event
+    assert done is not None
+    if streamed:
+        sys.stdout.write("\n")
+    if done.mode != "llm" or not streamed:
+        out.print(done.answer, markup=False)
+    reason = f" ({done.fallback_reason})" if done.fallback_reason else ""
+    err.print(f"[dim]mode: {done.mode}{reason}; thread {done.thread_id}[/dim]")
+    sys.stdout.flush()
+    return done

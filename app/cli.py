@@ -118,6 +118,10 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--model", help="a name from `deskmate models list` (default: models.default)")
     ask.add_argument("--json", action="store_true", help="answer, mode, fallback_reason, model, citations, thread")
 
+    chat = sub.add_parser("chat", help="a conversation on the terminal (streaming, approvals, /new, /quit)")
+    chat.add_argument("--thread", help="continue this thread")
+    chat.add_argument("--model", help="a name from `deskmate models list` (default: models.default)")
+
     threads = sub.add_parser("threads", help="conversation threads: list, show, search, rename, export, delete")
     tsub = threads.add_subparsers(dest="threads_command", metavar="ACTION", required=True)
     tlist = tsub.add_parser("list", help="every thread, newest first")

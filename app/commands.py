@@ -78,6 +78,10 @@ def dispatch(args: argparse.Namespace, settings: AppSettings, paths: Paths) -> i
         from app import agent_commands  # imports LangGraph: only for the commands that need it
 
         return agent_commands.ask(args, settings, paths)
+    if args.command == "chat":
+        from app import agent_commands
+
+        return agent_commands.chat(args, settings, paths)
     if args.command == "threads":
         from app import agent_commands
 

@@ -109,3 +109,21 @@ def test_a_cached_answer_is_dropped_when_its_source_file_changes(deskmate_home: 
         cache.close()
     finally:
         index.close()
+
+
+def test_chat_keeps_one_thread_until_new(deskmate_home: Path, docs: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    indexed(deskmate_home, docs)
+    env = {**os.environ, "DESKMATE_HOME": str(deskmate_home), "PYTHONPATH": str(REPO)}
+    script = "which file mentions backups\nwhat is 15% of 80\n/new\nwhat is 2 + 2\n/quit\n"
+    result = subprocess.run([sys.executable, "-m", "app", "chat"], input=script, env=env, capture_output=True,
+                            text=True, timeout=300, cwd=REPO)
+    assert result.returncode == 0, result.stderr
+    assert "backup.md" in result.stdout and "15 % of 80 = 12" in result.stdout and "2 + 2 = 4" in result.stdout
+    threads = json.loads(deskmate(deskmate_home, "threads", "list", "--json").stdout)
+    assert sorted(t["turns"] for t in threads) == [1, 2]
