@@ -35,7 +35,7 @@ from agents.cache import SemanticCache, SourcesExist
 from agents.grounding import llm_citations, unusable
 from agents.intent import IntentClassifier
 from agents.providers.errors import ProviderError
-from agents.providers.health import GuardedChatModel
+from agents.routing import ModelGetter
 from agents.telemetry import traced
 from tools.errors import DeskmateError
 from tools.index.search import SearchHit
@@ -52,7 +52,6 @@ MAX_STEPS = 4  # model calls per turn: tool rounds are bounded
 RECALL_MIN = 0.45  # a memory this close to the question goes into the model's prompt
 
 Retrieve = Callable[[str, int], list[SearchHit]]
-ModelGetter = Callable[[], GuardedChatModel]
 
 
 class AskState(TypedDict, total=False):
@@ -69,6 +68,9 @@ class AskState(TypedDict, total=False):
     steps: int
     agent_failed: bool
     tool_calls: list[dict[str, Any]]
+    model_index: int  # which of the routed models this turn is on
+    failures: list[str]  # the models that failed this turn, and why
+    retry: bool
     fallback_reason: str | None
     model: str | None
     prompt: str | None
@@ -101,6 +103,7 @@ def build_graph(
     sources_exist: SourcesExist = lambda hashes: False,
     tools: Sequence[BaseTool] = (),
     max_steps: int = MAX_STEPS,
+    router: Callable[[str], list[ModelGetter]] | None = None,
 ) -> Any:
     """Compile the ask graph from its parts (see the module docstring for the flow)."""
     intents = classifier or IntentClassifier()
@@ -114,19 +117,25 @@ def build_graph(
             question = question[:MAX_QUESTION_CHARS]
         return {"question": question, "answer": "", "fallback_reason": None, "model": None, "prompt": None, "usage": {},
                 "work": [RemoveMessage(id=REMOVE_ALL_MESSAGES)],  # type: ignore[list-item]  # add_messages clears on it
-                "steps": 0, "tool_calls": []}
+                "steps": 0, "tool_calls": [], "model_index": 0, "failures": [], "retry": False, "agent_failed": False}
 
     def classify(state: AskState) -> AskState:
         return {"intent": intents.classify(state["question"]).intent}
 
-    def cached_model() -> str | None:
+    def candidates(question: str) -> list[ModelGetter]:
+        if router is not None:
+            return router(question)
+        return [model] if model is not None else []
+
+    def cached_model(question: str) -> str | None:
+        getters = candidates(question)
         try:
-            return model().model_name if model is not None else None
+            return getters[0]().model_name if getters else None
         except ProviderError:
             return None
 
     def cache_lookup(state: AskState) -> AskState:
-        name = cached_model() if cache is not None and state["intent"] == "question" else None
+        name = cached_model(state["question"]) if cache is not None and state["intent"] == "question" else None
         if cache is None or name is None:
             return {"cache_hit": False}
         hit = cache.lookup(state["question"], name, prompts.load("answer_from_sources").ref, sources_exist)
@@ -167,12 +176,13 @@ def build_graph(
                 "grounded": True, "fallback_reason": state.get("retrieval_error")}
 
     def needs_model(state: AskState) -> str:
-        wants = state["intent"] == "question" and bool(state["hits"]) and model is not None
+        wants = state["intent"] == "question" and bool(state["hits"]) and bool(candidates(state["question"]))
         return "agent" if wants else "finish"
 
     def agent(state: AskState) -> AskState:
         """One model step: the question with its sources on the first, the tools' results after that."""
-        assert model is not None
+        getters = candidates(state["question"])
+        which = state.get("model_index", 0)
         hits = [_hit(h) for h in state["hits"]][:SOURCES]
         template = prompts.load("answer_from_sources")
         steps = state.get("steps", 0)
@@ -187,7 +197,7 @@ def build_graph(
         write = get_stream_writer()
         name = None
         try:
-            chat = model()
+            chat = getters[which]()
             name = chat.model_name
             runnable = chat.bind_tools(tools) if tools else chat
             merged: AIMessageChunk | None = None
@@ -199,15 +209,22 @@ def build_graph(
                     write({"token": chunk.text})
                 merged = chunk if merged is None else merged + chunk
         except ProviderError as exc:
+            failures = [*state.get("failures", []), f"{exc.kind}: {exc}"]
+            if which + 1 < len(getters):  # the next model starts the exchange afresh
+                log.warning("model %s failed, trying the next one: %s", name, exc)
+                return {"model_index": which + 1, "failures": failures, "steps": 0, "retry": True,
+                        "work": [RemoveMessage(id=REMOVE_ALL_MESSAGES)]}  # type: ignore[list-item]
             log.warning("model failed, keeping the deterministic answer: %s", exc)
-            return {"fallback_reason": f"{exc.kind}: {exc}", "model": name, "prompt": template.ref,
-                    "agent_failed": True}
+            return {"fallback_reason": "; ".join(failures), "model": name, "prompt": template.ref,
+                    "agent_failed": True, "failures": failures, "retry": False}
         reply = AIMessage(content=merged.text if merged else "", tool_calls=merged.tool_calls if merged else [])
         usage = dict(merged.usage_metadata or {}) if merged else {}
         return {"work": [*opening, reply], "steps": steps + 1, "model": name, "prompt": template.ref,
-                "usage": usage, "agent_failed": False}  # type: ignore[typeddict-item]
+                "usage": usage, "agent_failed": False, "retry": False}  # type: ignore[typeddict-item]
 
     def after_agent(state: AskState) -> str:
+        if state.get("retry"):
+            return "agent"
         if state.get("agent_failed"):
             return "finish"
         last = state["work"][-1]
@@ -260,7 +277,7 @@ def build_graph(
                                 ["retrieve", "finish"])
     graph.add_edge("retrieve", "draft")
     graph.add_conditional_edges("draft", needs_model, ["agent", "finish"])
-    graph.add_conditional_edges("agent", after_agent, ["tools", "ground", "finish"])
+    graph.add_conditional_edges("agent", after_agent, ["agent", "tools", "ground", "finish"])
     graph.add_edge("tools", "agent")
     graph.add_edge("ground", "finish")
     graph.add_edge("finish", END)

@@ -93,7 +93,12 @@ def _citations(rows: list[dict[str, Any]]) -> list[Citation]:
 
 
 class Runner:
-    """Runs turns of a compiled ask graph; ``cancel`` stops the model between tokens, keeping the draft answer."""
+    """Runs turns of a compiled ask graph; ``cancel`` stops the model between tokens, keeping the draft answer.
+
+    A turn's checkpoint is written once, when the graph finishes or stops for an approval (durability "exit"), to
+    SQLite with synchronous=FULL before ``ask`` returns: a finished turn survives a crash, a turn in flight does not,
+    and the turn does not pay one disk sync per node.
+    """
 
     def __init__(
         self, graph: Any, cancel: threading.Event | None = None, on_turn: Callable[[str, str], None] | None = None
@@ -129,7 +134,7 @@ class Runner:
 
     def _events(self, graph_input: Any, config: dict[str, Any], pending: list[ApprovalNeeded]) -> Iterator[Event]:
         for mode, payload in self.graph.stream(graph_input, config, stream_mode=["custom", "updates"],
-                                               durability="sync"):
+                                               durability="exit"):
             if mode == "updates" and "__interrupt__" in payload:
                 for item in payload["__interrupt__"]:
                     pending.append(ApprovalNeeded(item.value["tool"], item.value["args"], item.id))

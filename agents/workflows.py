@@ -36,6 +36,7 @@ STOPWORDS = frozenset(
     "with would you your about into please tell find show give list any all".split()
 )
 MIN_SENTENCE_CHARS = 25
+MAX_ANSWER_CHUNKS = 4
 MIN_SIMILARITY = 0.2  # cosine below this is unrelated text for all-MiniLM-L6-v2
 Embed = Callable[[Sequence[str]], np.ndarray]
 
@@ -83,7 +84,8 @@ def extractive_answer(
     finds the sentence about "the fee").
     """
     wanted = set(terms(question))
-    candidates = [(rank, hit, span) for rank, hit in enumerate(hits) for span in _sentences(hit)]
+    # The top chunks hold the answer nearly always; bounding them keeps the sentence embeddings to one small batch.
+    candidates = [(rank, hit, span) for rank, hit in enumerate(hits[:MAX_ANSWER_CHUNKS]) for span in _sentences(hit)]
     if not candidates or not (wanted or embed):
         return WorkflowAnswer("I found nothing in your indexed files that answers this.", [], "extractive")
     bags = [Counter(terms(hit.text[s:e])) for _, hit, (s, e) in candidates]

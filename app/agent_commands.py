@@ -15,6 +15,7 @@ from rich.console import Console
 from agents.cache import SemanticCache
 from agents.checkpoints import open_checkpointer
 from agents.graph import build_graph
+from agents.routing import ModelRouter
 from agents.runner import ApprovalNeeded, DraftAnswer, Runner, TokenDelta, Trace, TurnDone, TurnFailed
 from agents.threads import ThreadStore
 from agents.toolset import ToolContext, build_tools
@@ -34,7 +35,9 @@ def open_runner(settings: AppSettings, paths: Paths, model_name: str | None = No
     index = open_index(settings, paths)
     registry = open_models(settings, paths)
     name = model_name or settings.models.default
-    registry.spec(name)  # an unknown name is a usage error, not a degraded answer
+    # --model pins one model; otherwise simple requests go to the default first, hard ones to models.large first.
+    router = ModelRouter(registry, name, None if model_name else settings.models.large,
+                         () if model_name else settings.models.fallbacks)
     checkpointer = open_checkpointer(paths.data_dir / "threads.sqlite3")
     memory = MemoryStore(paths.data_dir / "memory", index.embedder)
     cache = SemanticCache(paths.data_dir / "cache.sqlite3", index.embedder.embed)
@@ -45,7 +48,7 @@ def open_runner(settings: AppSettings, paths: Paths, model_name: str | None = No
 
     tools = build_tools(ToolContext(search=retrieve, index=index, memory=memory, notes_dir=paths.data_dir / "notes",
                                     policies=dict(settings.agent.approvals)))
-    graph = build_graph(retrieve, lambda: registry.chat_model(name), checkpointer, tools=tools,
+    graph = build_graph(retrieve, None, checkpointer, tools=tools, router=router.getters,
                         max_steps=settings.agent.max_steps,
                         cancel=lambda: runner_holder[0].cancel if runner_holder else None,
                         embed=index.embedder.embed, memory=memory, cache=cache, sources_exist=index.has_chunks)

@@ -87,6 +87,8 @@ class EmbedderSettings(BaseModel):
 
 class ModelSettings(BaseModel):
     default: str = Field("local/smollm2-135m", description="The model `generate` and the agent use by default.")
+    large: str | None = Field(None, description="A larger model the agent sends hard requests to first.")
+    fallbacks: list[str] = Field(default_factory=list, description="More models to try, in order, when those fail.")
     default_precision: Literal["int8", "int4"] = "int8"
     device: Literal["auto", "cpu", "cuda", "dml"] = "auto"
     threads: int | None = Field(None, ge=1, description="CPU threads for local models; unset = one per core.")
