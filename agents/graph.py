@@ -28,10 +28,11 @@ from langgraph.config import get_stream_writer
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.message import REMOVE_ALL_MESSAGES, add_messages
 from langgraph.prebuilt import ToolNode
-from langgraph.types import Checkpointer
+from langgraph.types import Checkpointer, interrupt
 
 from agents import prompts, workflows
 from agents.cache import SemanticCache, SourcesExist
+from agents.citations import verify
 from agents.grounding import llm_citations, unusable
 from agents.intent import IntentClassifier
 from agents.providers.errors import ProviderError
@@ -104,6 +105,7 @@ def build_graph(
     tools: Sequence[BaseTool] = (),
     max_steps: int = MAX_STEPS,
     router: Callable[[str], list[ModelGetter]] | None = None,
+    consent: str = "ask",
 ) -> Any:
     """Compile the ask graph from its parts (see the module docstring for the flow)."""
     intents = classifier or IntentClassifier()
@@ -244,6 +246,8 @@ def build_graph(
             problem = f"the model was still calling tools after {max_steps} steps"
         problem = problem or unusable(answer, prompts.load("answer_from_sources").system)
         citations, unsupported = llm_citations(answer, hits, results) if not problem else ([], [])
+        if not problem and verify(citations, {h.chunk_hash: h.text for h in hits}):
+            problem = "a quoted span does not occur in its source"  # cannot happen by construction; checked anyway
         if not problem and unsupported:
             problem = f"the model's answer made claims its sources do not support: {unsupported[0]!r}"
         if not problem and not citations and not results:
@@ -258,6 +262,11 @@ def build_graph(
                 "tool_calls": calls}
 
     def finish(state: AskState) -> AskState:
+        fact = workflows.self_statement(state.get("question", "")) if memory is not None else None
+        if memory is not None and fact and state.get("intent") == "question" and consent != "never":
+            # A fact the user mentioned about themselves is kept only with their consent (the same approval path).
+            if consent == "always" or interrupt({"tool": "remember", "args": {"fact": fact}}) is True:
+                memory.add(fact, source="extracted")
         return {"messages": [HumanMessage(state.get("question", "")), AIMessage(state.get("answer", ""))]}
 
     graph = StateGraph(AskState)

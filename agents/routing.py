@@ -7,8 +7,8 @@ circuit open, ...); when all fail, the deterministic answer stands.
 from __future__ import annotations
 
 import re
-from functools import partial
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Literal
 
 from agents.providers.health import GuardedChatModel

@@ -31,6 +31,25 @@ class TokenDelta:
 
 
 @dataclass(frozen=True, slots=True)
+class ToolStarted:
+    tool: str
+    args: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ToolFinished:
+    tool: str
+    result: str  # what the model was told (the first 500 characters)
+
+
+@dataclass(frozen=True, slots=True)
+class CitationEvent:
+    """One source of the final answer (sent before TurnDone, which carries them all too)."""
+
+    citation: Citation
+
+
+@dataclass(frozen=True, slots=True)
 class ApprovalNeeded:
     """A tool with side effects wants to run; the ``approve`` callback of ``Runner.ask`` decides."""
 
@@ -84,12 +103,24 @@ class Trace:
     event: TraceEvent
 
 
-Event = DraftAnswer | TokenDelta | ApprovalNeeded | Degraded | TurnDone | TurnFailed | Trace
+Event = (DraftAnswer | TokenDelta | ToolStarted | ToolFinished | ApprovalNeeded | Degraded | CitationEvent | TurnDone
+         | TurnFailed | Trace)
 Approve = Callable[[ApprovalNeeded], bool]
 
 
 def _citations(rows: list[dict[str, Any]]) -> list[Citation]:
     return [Citation(**row) for row in rows]
+
+
+def _tool_events(update: dict[str, Any]) -> Iterator[Event]:
+    """ToolStarted when the model asks for tools, ToolFinished when their results come back."""
+    for node, values in update.items():
+        for message in (values or {}).get("work", []) if isinstance(values, dict) else []:
+            if node == "agent" and getattr(message, "tool_calls", None):
+                for call in message.tool_calls:
+                    yield ToolStarted(call["name"], call["args"])
+            elif node == "tools" and getattr(message, "type", "") == "tool":
+                yield ToolFinished(str(message.name), str(message.content)[:500])
 
 
 class Runner:
@@ -139,6 +170,9 @@ class Runner:
                 for item in payload["__interrupt__"]:
                     pending.append(ApprovalNeeded(item.value["tool"], item.value["args"], item.id))
                 continue
+            if mode == "updates":
+                yield from _tool_events(payload)
+                continue
             if mode != "custom":
                 continue
             if "draft" in payload:
@@ -154,6 +188,8 @@ class Runner:
     ) -> Iterator[Event]:
         if self._on_turn is not None:
             self._on_turn(thread, question)
+        for row in values.get("citations", []):
+            yield CitationEvent(Citation(**row))
         if values.get("mode") == "fallback" and values.get("fallback_reason"):
             yield Degraded(values["fallback_reason"])
         yield TurnDone(

@@ -119,7 +119,12 @@ def build_tools(ctx: ToolContext) -> list[BaseTool]:
             found = memory.recall(query, k=5)
             return "\n".join(r.memory.text for r in found) or "nothing remembered about that"
 
-        made += [remember, recall]
+        def forget(query: str) -> str:
+            """Forget the remembered facts the query clearly refers to."""
+            gone = memory.forget_matching(query)
+            return "forgot: " + "; ".join(m.text for m in gone) if gone else "nothing matching to forget"
+
+        made += [remember, recall, forget]
 
     if ctx.notes_dir is not None:
         notes_dir = ctx.notes_dir

@@ -208,3 +208,15 @@ def exact_answer(intent: str, request: str) -> WorkflowAnswer:
         return WorkflowAnswer(clock.date_math(request).text, [], "datetime")
     except DeskmateError as exc:
         return WorkflowAnswer(f"I could not compute that: {exc}", [], intent)
+
+
+_SELF = re.compile(r"\b(my|our)\s+[\w' -]{1,40}?\s+(is|are|was)\s+\S|\bI\s+(prefer|like|work|live|use|am|have)\b", re.I)
+
+
+def self_statement(request: str) -> str | None:
+    """A fact the user states about themselves in passing ("My flight is on 3 May."), to offer to remember."""
+    for start, end in sentence_spans(request):
+        sentence = request[start:end].strip()
+        if not sentence.endswith("?") and _SELF.search(sentence) and len(sentence) <= 200:
+            return sentence if sentence.endswith((".", "!")) else sentence + "."
+    return None

@@ -49,6 +49,7 @@ def open_runner(settings: AppSettings, paths: Paths, model_name: str | None = No
     tools = build_tools(ToolContext(search=retrieve, index=index, memory=memory, notes_dir=paths.data_dir / "notes",
                                     policies=dict(settings.agent.approvals)))
     graph = build_graph(retrieve, None, checkpointer, tools=tools, router=router.getters,
+                        consent=settings.agent.approvals.get("remember", "ask"),
                         max_steps=settings.agent.max_steps,
                         cancel=lambda: runner_holder[0].cancel if runner_holder else None,
                         embed=index.embedder.embed, memory=memory, cache=cache, sources_exist=index.has_chunks)

@@ -116,3 +116,43 @@ def test_policies_always_and_never_skip_the_question(registry: ModelRegistry, tm
 
 def test_docs_fixture_is_shared() -> None:
     assert DOCS[0].path == "/docs/passport.md"
+
+
+def test_tool_events_and_citations_reach_the_caller(registry: ModelRegistry, tmp_path: Path) -> None:
+    from agents.runner import CitationEvent, ToolFinished, ToolStarted
+
+    fake(registry).enqueue_tool_call("calculator", {"expression": "95 * 2"})
+    fake(registry).enqueue("The fee is 95 euros, paid at the counter [1].")
+    events = list(Runner(graph_for(registry, tmp_path)).ask("How much is the passport fee?"))
+    started = [e for e in events if isinstance(e, ToolStarted)]
+    finished = [e for e in events if isinstance(e, ToolFinished)]
+    assert [(e.tool, e.args) for e in started] == [("calculator", {"expression": "95 * 2"})]
+    assert finished[0].tool == "calculator" and "190" in finished[0].result
+    cited = [e.citation.path for e in events if isinstance(e, CitationEvent)]
+    assert cited == ["/docs/passport.md"]
+    assert events.index(finished[0]) < events.index(next(e for e in events if isinstance(e, CitationEvent)))
+
+
+def test_a_call_to_an_unknown_tool_is_an_error_the_model_sees(registry: ModelRegistry, tmp_path: Path) -> None:
+    fake(registry).enqueue_tool_call("launch_rockets", {"count": 3})
+    fake(registry).enqueue("The fee is 95 euros, paid at the counter [1].")
+    result = final(list(Runner(graph_for(registry, tmp_path)).ask("How much is the passport fee?")))
+    told = str(fake(registry).calls[1][0][-1].content)
+    assert "launch_rockets" in told and "not a valid tool" in told.lower()
+    assert result.mode == "llm"
+
+
+@pytest.mark.parametrize(("approve", "kept"), [(lambda request: True, True), (None, False)])
+def test_a_fact_stated_in_passing_is_remembered_only_with_consent(registry: ModelRegistry, tmp_path: Path,
+                                                                  approve, kept: bool) -> None:  # type: ignore[no-untyped-def]
+    from tests.fakes import FakeEmbedder
+    from tools.memory import MemoryStore
+
+    memory = MemoryStore(tmp_path / "memory", FakeEmbedder())
+    graph = build_graph(retrieve, None, open_checkpointer(tmp_path / "t.sqlite3"), memory=memory)
+    events = list(Runner(graph).ask("My passport number is X1234567. How much is the passport fee?", approve=approve))
+    asked = [e for e in events if isinstance(e, ApprovalNeeded)]
+    assert [a.args["fact"] for a in asked] == ["My passport number is X1234567."]
+    assert [m.text for m in memory.all()] == (["My passport number is X1234567."] if kept else [])
+    assert [m.source for m in memory.all()] == (["extracted"] if kept else [])
+    assert final(events).answer.startswith("From your files:")
