@@ -245,7 +245,7 @@ def build_graph(
         if isinstance(last, AIMessage) and last.tool_calls:
             problem = f"the model was still calling tools after {max_steps} steps"
         problem = problem or unusable(answer, prompts.load("answer_from_sources").system)
-        citations, unsupported = llm_citations(answer, hits, results) if not problem else ([], [])
+        citations, unsupported = llm_citations(answer, hits, results, state["question"]) if not problem else ([], [])
         if not problem and verify(citations, {h.chunk_hash: h.text for h in hits}):
             problem = "a quoted span does not occur in its source"  # cannot happen by construction; checked anyway
         if not problem and unsupported:
