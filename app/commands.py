@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from agents.providers import default_model
 from app import model_commands
 from app.settings import AppSettings, Paths
 from tools.errors import ConfigError, IndexBusy
@@ -111,9 +112,16 @@ def show_overview(settings: AppSettings, paths: Paths) -> int:
     out.print(f"Embedder: {status['embedder']['model']} (int8) ready on {provider}.")
     out.print(f"Index: {len(status['roots'])} roots, {status['files']} files, {status['chunks']} chunks, "
               f"{status['failed']} failed.")
+    model = settings.models.default
+    if model == default_model.DEFAULT_NAME:
+        ready, why = default_model.verify(default_model.folder(paths.models_dir, settings.models.default_precision))
+        state = "ready" if ready else f"{why}: run `deskmate models install-default`"
+    else:
+        state = "configured (`deskmate models list` checks it)"
+    out.print(f"Model: {model} {state}.")
     if not status["roots"]:
-        out.print("Start with: deskmate index add ~/Documents --sync   then   deskmate search \"your question\"")
-    out.print("The desktop window, tray and agent are not built yet: this release is the knowledge index and CLI.")
+        out.print("Start with: deskmate index add ~/Documents --sync   then   deskmate ask \"your question\"")
+    out.print("The desktop window and tray are not built yet: today Deskmate is the command line (ask, chat, search).")
     return 0
 
 

@@ -82,3 +82,13 @@ def test_models_add_registers_a_local_folder_and_refuses_a_bad_one(installed_def
 def test_an_unknown_model_name_lists_the_configured_ones(deskmate_home: Path) -> None:
     result = deskmate(deskmate_home, "generate", "hi", "--model", "nope/x")
     assert result.returncode == 1 and "configured models: local/smollm2-135m" in result.stderr
+
+
+def test_the_overview_says_whether_the_default_model_is_ready(deskmate_home: Path) -> None:
+    missing = deskmate(deskmate_home, "--home", str(deskmate_home))
+    assert missing.returncode == 0 and "deskmate models install-default" in missing.stdout
+
+
+def test_the_overview_reports_an_installed_default_model(installed_default_model: Path, deskmate_home: Path) -> None:
+    ready = deskmate(deskmate_home)
+    assert ready.returncode == 0 and "Model: local/smollm2-135m ready." in ready.stdout
