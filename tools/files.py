@@ -31,12 +31,10 @@ class FileExcerpt:
 
 
 def _inside_roots(index: KnowledgeIndex, path: str) -> Path:
-    target = Path(path).expanduser().resolve()
-    for root in index.roots():
-        base = Path(root.path).resolve()
-        if target == base or base in target.parents:
-            return target
-    raise ToolInputError(f"{path} is not inside an indexed folder; only indexed files can be read")
+    target = Path(path).expanduser().resolve()  # resolved, so ".." and links cannot step outside a root
+    if index.root_of(str(target)) is None:
+        raise ToolInputError(f"{path} is not inside an indexed folder; only indexed files can be read")
+    return target
 
 
 def read_file(index: KnowledgeIndex, path: str, page: int | None = None, line_start: int | None = None,

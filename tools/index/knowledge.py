@@ -134,6 +134,10 @@ class KnowledgeIndex:
     def roots(self) -> list[Root]:
         return self.manifest.roots()
 
+    def root_of(self, path: str, roots: list[Root] | None = None) -> Root | None:
+        """The root that ``path`` (absolute; roots are stored resolved) lies in, or None."""
+        return next((r for r in (self.roots() if roots is None else roots) if _under(path, r.path)), None)
+
     def add_root(self, path: Path, include: Iterable[str] = (), exclude: Iterable[str] = ()) -> Root:
         resolved = path.expanduser().resolve()
         if not resolved.exists():
@@ -254,7 +258,7 @@ class KnowledgeIndex:
         else:
             for path in paths:
                 absolute = os.path.abspath(path)
-                root = next((r for r in roots if _under(absolute, r.path)), None)
+                root = self.root_of(absolute, roots)
                 if root is not None and os.path.exists(absolute):
                     targets.append((root, absolute))
         for root, start in targets:

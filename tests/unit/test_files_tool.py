@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tools import files
+from tools.calc import ToolInputError
+
+
+@pytest.fixture
+def indexed(tmp_path: Path, make_index, fake_embedder):  # type: ignore[no-untyped-def]
+    root = tmp_path / "docs"
+    root.mkdir()
+    (root / "a.md").write_text("# A\n\nline three\nline four\nline five\n", encoding="utf-8")
+    (root / "b.md").write_text("# B\n\nnewer file\n", encoding="utf-8")
+    os.utime(root / "a.md", (1_000_000, 1_000_000))
+    (tmp_path / "secret.txt").write_text("not indexed\n", encoding="utf-8")
+    index = make_index(fake_embedder)
+    index.add_root(root)
+    index.sync()
+    return index, root
+
+
+def test_read_file_returns_the_asked_lines(indexed) -> None:  # type: ignore[no-untyped-def]
+    index, root = indexed
+    excerpt = files.read_file(index, str(root / "a.md"), line_start=3, line_end=4)
+    assert (excerpt.text, excerpt.line_start, excerpt.line_end) == ("line three\nline four", 3, 4)
+
+
+@pytest.mark.parametrize("name", ["secret.txt", "docs/../secret.txt"])
+def test_read_file_refuses_paths_outside_the_indexed_roots(indexed, name: str) -> None:  # type: ignore[no-untyped-def]
+    index, root = indexed
+    with pytest.raises(ToolInputError, match="not inside an indexed folder"):
+        files.read_file(index, str(root.parent / name))
+
+
+def test_read_file_refuses_a_link_that_leads_outside(indexed) -> None:  # type: ignore[no-untyped-def]
+    index, root = indexed
+    (root / "link.txt").symlink_to(root.parent / "secret.txt")
+    with pytest.raises(ToolInputError, match="not inside an indexed folder"):
+        files.read_file(index, str(root / "link.txt"))
+
+
+def test_list_recent_files_is_newest_first(indexed) -> None:  # type: ignore[no-untyped-def]
+    index, root = indexed
+    assert [p for p, _ in files.list_recent_files(index)] == [str(root / "b.md"), str(root / "a.md")]
+
+
+def test_write_note_never_overwrites(tmp_path: Path) -> None:
+    first = files.write_note(tmp_path, "Passport fee", "95 euros")
+    second = files.write_note(tmp_path, "Passport fee", "still 95 euros")
+    assert first != second and first.read_text(encoding="utf-8") == "# Passport fee\n\n95 euros\n"
