@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-
-from rich.console import Console
 
 from agents.cache import SemanticCache
 from agents.checkpoints import open_checkpointer
@@ -20,14 +17,12 @@ from agents.runner import ApprovalNeeded, DraftAnswer, Runner, TokenDelta, Trace
 from agents.threads import ThreadStore
 from agents.toolset import ToolContext, build_tools
 from app.commands import open_index
+from app.console import emit, err, out
 from app.model_commands import open_models
 from app.settings import AppSettings, Paths
 from tools.errors import DeskmateError
 from tools.index.search import search
 from tools.memory import MemoryStore
-
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False)
 
 
 @contextmanager
@@ -72,47 +67,52 @@ def _ask_user(request: ApprovalNeeded) -> bool:
 
 def ask(args: argparse.Namespace, settings: AppSettings, paths: Paths) -> int:
     with open_runner(settings, paths, args.model) as runner:
-        done: TurnDone | None = None
-        streamed = False
-        traces: list[dict[str, object]] = []
-        for event in runner.ask(args.question, args.thread, approve=_ask_user if sys.stdin.isatty() else None):
-            if isinstance(event, Trace):
-                traces.append(event.event.as_dict())
-                continue
-            if isinstance(event, TurnFailed):
-                raise DeskmateError(event.error)
-            if args.json:
-                if isinstance(event, TurnDone):
-                    done = event
-                continue
-            if isinstance(event, DraftAnswer):
-                err.print("[dim]draft (from your files, while the model thinks):[/dim]")
-                err.print(event.text, markup=False)
-            elif isinstance(event, TokenDelta):
-                if not streamed:
-                    streamed = True
-                sys.stdout.write(event.text)
-                sys.stdout.flush()
-            elif isinstance(event, TurnDone):
-                done = event
-    assert done is not None
+        done, traces = _run_turn(runner, args.question, args.thread, sys.stdin.isatty(), show=not args.json)
     if args.json:
-        json.dump({**done.as_dict(), "trace": traces}, sys.stdout, indent=2)
-        sys.stdout.write("\n")
-        return 0
+        emit({**done.as_dict(), "trace": traces})
+    return 0
+
+
+def _run_turn(runner: Runner, question: str, thread: str | None, interactive: bool,
+              show: bool = True) -> tuple[TurnDone, list[dict[str, object]]]:
+    """One turn: the draft (stderr) and the model's tokens (stdout) as they come, then the final answer if ``show``."""
+    done: TurnDone | None = None
+    streamed = False
+    traces: list[dict[str, object]] = []
+    for event in runner.ask(question, thread, approve=_ask_user if interactive else None):
+        if isinstance(event, Trace):
+            traces.append(event.event.as_dict())
+        elif isinstance(event, TurnFailed):
+            raise DeskmateError(event.error)
+        elif isinstance(event, TurnDone):
+            done = event
+        elif show and isinstance(event, DraftAnswer):
+            err.print("[dim]draft (from your files, while the model thinks):[/dim]")
+            err.print(event.text, markup=False)
+        elif show and isinstance(event, TokenDelta):
+            streamed = True
+            sys.stdout.write(event.text)
+            sys.stdout.flush()
+    assert done is not None
+    if show:
+        _print_answer(done, streamed)
+    return done, traces
+
+
+def _print_answer(done: TurnDone, streamed: bool) -> None:
     if streamed:
         sys.stdout.write("\n")
     if done.mode != "llm":
         if streamed:
             err.print("[dim](the model's answer above was set aside; the answer from your files stands)[/dim]")
         out.print(done.answer, markup=False)
-    if done.mode == "llm":  # a fallback answer already quotes and places its sources inline
+    if done.mode != "fallback":  # a fallback answer already quotes and places its sources inline
         for n, citation in enumerate(done.citations, 1):
             out.print(f"[{n}] {citation.where()}: \"{citation.quote}\"", markup=False)
     reason = f" ({done.fallback_reason})" if done.fallback_reason else ""
     err.print(f"[dim]mode: {done.mode}{reason}; model: {done.model or '-'}; thread: {done.thread_id}; "
               f"{done.latency_ms:.0f} ms[/dim]")
-    return 0
+    sys.stdout.flush()
 
 
 def run_memory(args: argparse.Namespace, settings: AppSettings, paths: Paths) -> int:
@@ -130,9 +130,7 @@ def run_memory(args: argparse.Namespace, settings: AppSettings, paths: Paths) ->
         else:
             memories = store.all()
             if args.json:
-                json.dump([{"id": m.id, "text": m.text, "created": m.created, "source": m.source} for m in memories],
-                          sys.stdout, indent=2)
-                sys.stdout.write("\n")
+                emit([{"id": m.id, "text": m.text, "created": m.created, "source": m.source} for m in memories])
             elif not memories:
                 out.print("nothing remembered yet: `deskmate memory add TEXT` or ask \"remember that ...\"")
             for m in memories if not args.json else []:
@@ -150,8 +148,7 @@ def run_threads(args: argparse.Namespace, settings: AppSettings, paths: Paths) -
         if action in ("list", "search"):
             found = threads.search(args.text) if action == "search" else threads.list()
             if args.json:
-                json.dump([dataclasses.asdict(t) for t in found], sys.stdout, indent=2)
-                sys.stdout.write("\n")
+                emit([dataclasses.asdict(t) for t in found])
             elif not found:
                 out.print("no threads yet: `deskmate ask QUESTION` starts one" if action == "list" else "no match")
             for t in found if not args.json else []:
@@ -163,8 +160,7 @@ def run_threads(args: argparse.Namespace, settings: AppSettings, paths: Paths) -
                 out.print(turn.answer, markup=False)
         elif action == "export":
             if args.format == "json":
-                json.dump(threads.export_json(args.id), sys.stdout, indent=2)
-                sys.stdout.write("\n")
+                emit(threads.export_json(args.id))
             else:
                 sys.stdout.write(threads.export_markdown(args.id))
         elif action == "rename":
@@ -199,32 +195,6 @@ def chat(args: argparse.Namespace, settings: AppSettings, paths: Paths) -> int:
                 continue
             if not question:
                 continue
-            done = _show_turn(runner, question, thread, interactive)
+            done, _ = _run_turn(runner, question, thread, interactive)
             thread = done.thread_id
     return 0
-
-
-def _show_turn(runner: Runner, question: str, thread: str | None, interactive: bool) -> TurnDone:
-    done: TurnDone | None = None
-    streamed = False
-    for event in runner.ask(question, thread, approve=_ask_user if interactive else None):
-        if isinstance(event, TurnFailed):
-            raise DeskmateError(event.error)
-        if isinstance(event, DraftAnswer):
-            err.print("[dim]draft:[/dim]")
-            err.print(event.text, markup=False)
-        elif isinstance(event, TokenDelta):
-            streamed = True
-            sys.stdout.write(event.text)
-            sys.stdout.flush()
-        elif isinstance(event, TurnDone):
-            done = event
-    assert done is not None
-    if streamed:
-        sys.stdout.write("\n")
-    if done.mode != "llm" or not streamed:
-        out.print(done.answer, markup=False)
-    reason = f" ({done.fallback_reason})" if done.fallback_reason else ""
-    err.print(f"[dim]mode: {done.mode}{reason}; thread {done.thread_id}[/dim]")
-    sys.stdout.flush()
-    return done

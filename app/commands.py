@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -13,12 +11,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from agents.providers import default_model
 from app import model_commands
+from app.console import emit, err, out
 from app.settings import AppSettings, Paths
 from tools.errors import ConfigError, IndexBusy
 from tools.eval.retrieval import evaluate, write_run_file
@@ -27,9 +25,6 @@ from tools.index.knowledge import KnowledgeIndex, ProgressFn
 from tools.index.parsing import default_workers
 from tools.index.search import SearchFilters, search
 from tools.index.watcher import IndexWatcher
-
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False)
 
 
 def open_index(settings: AppSettings, paths: Paths, data_dir: Path | None = None) -> KnowledgeIndex:
@@ -94,11 +89,6 @@ def dispatch(args: argparse.Namespace, settings: AppSettings, paths: Paths) -> i
     raise ConfigError(f"unknown command {args.command}")
 
 
-def _emit(data: Any) -> None:
-    json.dump(data, sys.stdout, indent=2, default=str)
-    sys.stdout.write("\n")
-
-
 def show_overview(settings: AppSettings, paths: Paths) -> int:
     index = open_index(settings, paths)
     try:
@@ -145,7 +135,7 @@ def run_index(args: argparse.Namespace, settings: AppSettings, paths: Paths) -> 
         elif action == "list":
             roots = index.roots()
             if args.json:
-                _emit([{"path": r.path, "include": list(r.include), "exclude": list(r.exclude)} for r in roots])
+                emit([{"path": r.path, "include": list(r.include), "exclude": list(r.exclude)} for r in roots])
             else:
                 for r in roots:
                     extra = "".join(f" +{g}" for g in r.include) + "".join(f" -{g}" for g in r.exclude)
@@ -171,7 +161,7 @@ def _sync(index: KnowledgeIndex, *, as_json: bool, retry_failed: bool) -> int:
             err.print(f"{busy}; waiting for it...")
             report = index.sync(progress=progress, retry_failed=retry_failed)
     if as_json:
-        _emit(report.as_dict())
+        emit(report.as_dict())
         return 0
     out.print(
         f"scanned {report.scanned} files: {report.added} added, {report.changed} changed, {report.removed} removed, "
@@ -187,7 +177,7 @@ def _sync(index: KnowledgeIndex, *, as_json: bool, retry_failed: bool) -> int:
 
 def _print_status(status: dict[str, Any], *, as_json: bool) -> None:
     if as_json:
-        _emit(status)
+        emit(status)
         return
     last = status["last_sync"]
     when = datetime.fromtimestamp(last).strftime("%Y-%m-%d %H:%M:%S") if last else "never"
@@ -224,7 +214,7 @@ def run_search(args: argparse.Namespace, settings: AppSettings, paths: Paths) ->
     finally:
         index.close()
     if args.json:
-        _emit({"query": args.query, "mode": args.mode, "ms": round(elapsed * 1000, 1),
+        emit({"query": args.query, "mode": args.mode, "ms": round(elapsed * 1000, 1),
                "results": [h.as_dict() for h in hits]})
         return 0
     if not hits:
@@ -254,7 +244,7 @@ def run_eval(args: argparse.Namespace, settings: AppSettings, paths: Paths) -> i
         if args.run_file:
             write_run_file(result.run, Path(f"{args.run_file}.{result.mode}"), f"deskmate-{result.mode}")
     if args.json:
-        _emit({"dataset": str(args.dataset), "results": [r.as_dict() for r in results]})
+        emit({"dataset": str(args.dataset), "results": [r.as_dict() for r in results]})
         return 0
     table = Table("mode", "nDCG@10", "Recall@10", "Recall@100", "MRR@10", "queries", title=str(args.dataset))
     for r in results:

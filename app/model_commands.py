@@ -5,14 +5,12 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import getpass
-import json
 import logging
 import sys
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -22,13 +20,12 @@ from agents.providers.errors import ModelNotInstalled
 from agents.providers.genai import GenAIModel, RuntimeOptions
 from agents.providers.registry import ModelRegistry
 from agents.providers.spec import ModelSpec
+from app.console import emit, err, out
 from app.secrets import KeychainUnavailable, KeyringSecretStore, SecretStore
 from app.settings import AppSettings, Paths
 from tools.errors import ConfigError
 
 log = logging.getLogger(__name__)
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False)
 
 
 def open_models(settings: AppSettings, paths: Paths, secrets: SecretStore | None = None) -> ModelRegistry:
@@ -46,11 +43,6 @@ def open_models(settings: AppSettings, paths: Paths, secrets: SecretStore | None
     builtin = default_model.spec(paths.models_dir, settings.models.default_precision)
     specs = [builtin, *catalog.load(paths.models_catalog)]
     return ModelRegistry(specs, settings.models.limits(), secrets=lookup)
-
-
-def _emit(data: Any) -> None:
-    json.dump(data, sys.stdout, indent=2, default=str)
-    sys.stdout.write("\n")
 
 
 def run_models(args: argparse.Namespace, settings: AppSettings, paths: Paths) -> int:
@@ -91,7 +83,7 @@ def install_default(settings: AppSettings, paths: Paths, *, precision: str, forc
         "check_answer": result.check_answer,
     }
     if as_json:
-        _emit(data)
+        emit(data)
     elif result.installed:
         out.print(f"installed {result.name} ({result.precision}, {data['size_mb']} MB) in {data['seconds']} s "
                   f"at {result.path}; it answered: {result.check_answer}")
@@ -112,7 +104,7 @@ def list_models(settings: AppSettings, paths: Paths, *, as_json: bool, load: boo
             detail = "run `deskmate models install-default`"
         rows.append({**dataclasses.asdict(status), "detail": detail, "default": name == settings.models.default})
     if as_json:
-        _emit(rows)
+        emit(rows)
         return 0
     table = Table("model", "status", "runs on", "size", "speed", "context")
     for row in rows:
@@ -200,7 +192,7 @@ def generate(args: argparse.Namespace, settings: AppSettings, paths: Paths) -> i
 
     result = complete(model, args.prompt, max_tokens=args.max_tokens, on_text=show if stream else None)
     if args.json:
-        _emit(result.as_dict())
+        emit(result.as_dict())
         return 0
     if stream:
         sys.stdout.write("\n")
