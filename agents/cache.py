@@ -9,7 +9,6 @@ cited still in the index with the same content hash. An entry that fails the las
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 import threading
 import time
@@ -21,10 +20,10 @@ from typing import Any
 import numpy as np
 
 from agents.workflows import terms
+from tools.index.search import exact_terms
 
 Embed = Callable[[Sequence[str]], np.ndarray]
 SourcesExist = Callable[[list[str]], bool]
-_EXACT = re.compile(r'"[^"]+"|\b\d[\d.,:/-]*\b|\b[A-Za-z]+[_\d][\w-]*\b')
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,8 +38,8 @@ class CacheHit:
 
 
 def exact_parts(question: str) -> frozenset[str]:
-    """Numbers, quoted phrases and identifiers: a question that differs in any of these is another question."""
-    return frozenset(m.lower() for m in _EXACT.findall(question))
+    """Numbers, quoted phrases and identifiers (search's exact terms): a question differing in one is another one."""
+    return frozenset(t.lower() for t in exact_terms(question))
 
 
 def lexical_match(a: str, b: str, min_overlap: float) -> bool:
