@@ -11,7 +11,7 @@ import platformdirs
 from pydantic import BaseModel, Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
-from agents.providers.registry import Limits
+from agents.providers.limits import Limits
 from tools.errors import ConfigError
 from tools.index.config import IndexOptions
 

@@ -125,7 +125,8 @@ def llm_getter() -> tuple[Callable[[], Any] | None, str]:
     from langchain_core.messages import HumanMessage
 
     from agents.providers import default_model
-    from agents.providers.registry import Limits, ModelRegistry
+    from agents.providers.limits import Limits
+    from agents.providers.registry import ModelRegistry
     from tools.errors import DeskmateError
 
     try:

@@ -52,7 +52,8 @@ def main() -> None:
     from agents.graph import build_graph
     from agents.providers import default_model
     from agents.providers.fake import FakeChatModel
-    from agents.providers.registry import Limits, ModelRegistry
+    from agents.providers.limits import Limits
+    from agents.providers.registry import ModelRegistry
     from agents.providers.spec import ModelSpec
     from agents.runner import Runner
     from tools.index.config import IndexOptions

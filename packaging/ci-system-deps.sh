@@ -1,16 +1,27 @@
 #!/usr/bin/env bash
-# Installs the Debian/Ubuntu packages the tests need: dbus (dbus-daemon) and gnome-keyring (gnome-keyring-daemon),
-# which tests/integration/test_keyring.py runs as a private Secret Service. Idempotent: installs only what is
-# missing, non-interactively, with sudo when not root. Set DESKMATE_SKIP_KEYCHAIN_TESTS=1 instead to skip those tests.
+# Installs the Debian/Ubuntu packages the tests start for real:
+#   - dbus + gnome-keyring: a private Secret Service for the keychain tests (tests/integration/test_keyring.py);
+#   - xvfb + trayer + Qt's xcb libraries: a real X server with a system-tray host for the desktop app's tests
+#     (tests/ui/test_x11_app.py), and the fonts Qt draws text with.
+# Idempotent: installs only what is missing, non-interactively, with sudo when not root.
+# Set DESKMATE_SKIP_KEYCHAIN_TESTS=1 / DESKMATE_SKIP_X11_TESTS=1 instead to skip those tests.
 set -euo pipefail
 
-# program the tests run -> Debian package that provides it
-declare -A packages=([dbus-daemon]=dbus [gnome-keyring-daemon]=gnome-keyring)
+wanted=(
+    dbus gnome-keyring
+    xvfb trayer xauth
+    libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0
+    libxcb-shape0 libxcb-xinerama0 libxcb-randr0 libegl1 libgl1 libfontconfig1 libdbus-1-3 fonts-dejavu-core
+)
 
+if ! command -v dpkg-query >/dev/null 2>&1; then
+    echo "ci-system-deps: not a Debian-like system; install these with your package manager: ${wanted[*]}" >&2
+    exit 0
+fi
 missing=()
-for program in "${!packages[@]}"; do
-    if ! command -v "$program" >/dev/null 2>&1; then
-        missing+=("${packages[$program]}")
+for package in "${wanted[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+        missing+=("$package")
     fi
 done
 if [ "${#missing[@]}" -eq 0 ]; then
@@ -18,8 +29,7 @@ if [ "${#missing[@]}" -eq 0 ]; then
 fi
 
 if ! command -v apt-get >/dev/null 2>&1; then
-    echo "ci-system-deps: missing ${missing[*]}, and there is no apt-get to install them with;" \
-        "install them with your package manager (or set DESKMATE_SKIP_KEYCHAIN_TESTS=1)" >&2
+    echo "ci-system-deps: missing ${missing[*]}, and there is no apt-get to install them with" >&2
     exit 1
 fi
 sudo=""

@@ -13,15 +13,14 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import psutil
 
 from agents.providers.errors import GenerationCancelled, ModelLoadFailed, ModelNotInstalled, ModelOutOfMemory
+from agents.providers.limits import Device
 
 log = logging.getLogger(__name__)
-
-Device = Literal["auto", "cpu", "cuda", "dml"]
 
 # Prefill runs in slices so a long prompt can be stopped between them (one append of 4k tokens blocks for seconds).
 PREFILL_SLICE = 512

@@ -19,28 +19,12 @@ from pydantic import SecretStr
 from agents.providers import openai_compat
 from agents.providers.errors import ModelNotInstalled, ProviderError
 from agents.providers.fake import FakeChatModel
-from agents.providers.genai import Device, GenAIModel, RuntimeOptions
+from agents.providers.genai import GenAIModel, RuntimeOptions
 from agents.providers.health import CircuitBreaker, GuardedChatModel
+from agents.providers.limits import Limits
 from agents.providers.local import LocalChatModel
 from agents.providers.spec import ModelSpec
 from tools.errors import ConfigError, DeskmateError
-
-
-@dataclass(frozen=True, slots=True)
-class Limits:
-    """Deadlines, retries and breaker settings shared by every provider; local runtime options."""
-
-    first_token_timeout_s: float = 60.0
-    total_timeout_s: float = 300.0
-    retries: int = 2
-    backoff_s: float = 0.5
-    breaker_failures: int = 3
-    breaker_reset_s: float = 30.0
-    device: Device = "auto"
-    threads: int | None = None
-    local_context_tokens: int = 4096
-    max_tokens: int = 512
-
 
 Status = Literal["ready", "not_installed", "unreachable", "circuit_open", "load_failed"]
 

@@ -13,7 +13,8 @@ from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, Sys
 from agents.providers import default_model
 from agents.providers.completion import complete
 from agents.providers.errors import ModelNotInstalled
-from agents.providers.registry import Limits, ModelRegistry
+from agents.providers.limits import Limits
+from agents.providers.registry import ModelRegistry
 from tests.conftest import REPO
 
 NAME = default_model.DEFAULT_NAME

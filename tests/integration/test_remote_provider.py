@@ -9,7 +9,8 @@ from langchain_core.messages import AIMessage, HumanMessage
 
 from agents.providers.completion import complete
 from agents.providers.errors import BadResponse, CircuitOpen, ProviderTimeout, ProviderUnreachable
-from agents.providers.registry import Limits, ModelRegistry
+from agents.providers.limits import Limits
+from agents.providers.registry import ModelRegistry
 from agents.providers.spec import ModelSpec
 from tests.support.openai_server import OpenAIServer
 

@@ -9,7 +9,8 @@ import pytest
 from agents.checkpoints import open_checkpointer
 from agents.graph import build_graph
 from agents.providers.fake import FakeChatModel
-from agents.providers.registry import Limits, ModelRegistry
+from agents.providers.limits import Limits
+from agents.providers.registry import ModelRegistry
 from agents.providers.spec import ModelSpec
 from agents.runner import ApprovalNeeded, Runner, TurnDone
 from agents.toolset import ToolContext, build_tools

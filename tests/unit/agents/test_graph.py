@@ -11,7 +11,8 @@ from agents.graph import build_graph
 from agents.grounding import unusable
 from agents.providers.errors import ModelNotInstalled, ProviderUnreachable
 from agents.providers.fake import FakeChatModel
-from agents.providers.registry import Limits, ModelRegistry
+from agents.providers.limits import Limits
+from agents.providers.registry import ModelRegistry
 from agents.providers.spec import ModelSpec
 from agents.runner import Degraded, DraftAnswer, Runner, TokenDelta, TurnDone
 from tools.errors import IndexBusy

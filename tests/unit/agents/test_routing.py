@@ -8,7 +8,8 @@ from agents.checkpoints import open_checkpointer
 from agents.graph import build_graph
 from agents.providers.errors import ProviderTimeout, ProviderUnreachable
 from agents.providers.fake import FakeChatModel
-from agents.providers.registry import Limits, ModelRegistry
+from agents.providers.limits import Limits
+from agents.providers.registry import ModelRegistry
 from agents.providers.spec import ModelSpec
 from agents.routing import ModelRouter, difficulty
 from agents.runner import Runner, TurnDone

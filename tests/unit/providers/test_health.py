@@ -15,7 +15,8 @@ from agents.providers.errors import (
 )
 from agents.providers.fake import FakeChatModel
 from agents.providers.health import CircuitBreaker
-from agents.providers.registry import Limits, ModelRegistry
+from agents.providers.limits import Limits
+from agents.providers.registry import ModelRegistry
 from agents.providers.spec import ModelSpec
 
 
