@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from agents.cache import SemanticCache
 from agents.checkpoints import open_checkpointer
 from agents.graph import build_graph
+from agents.providers.registry import ModelRegistry
 from agents.routing import ModelRouter
 from agents.runner import ApprovalNeeded, DraftAnswer, Runner, TokenDelta, Trace, TurnDone, TurnFailed
 from agents.threads import ThreadStore
@@ -21,14 +22,28 @@ from app.console import emit, err, out
 from app.model_commands import open_models
 from app.settings import AppSettings, Paths
 from tools.errors import DeskmateError
+from tools.index.knowledge import KnowledgeIndex
 from tools.index.search import search
 from tools.memory import MemoryStore
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class Session:
+    """Everything one open agent holds: the runner and the stores around it (the desktop app uses them all)."""
+
+    runner: Runner
+    threads: ThreadStore
+    index: KnowledgeIndex
+    registry: ModelRegistry
+    memory: MemoryStore
+
+
 @contextmanager
-def open_runner(settings: AppSettings, paths: Paths, model_name: str | None = None) -> Iterator[Runner]:
+def open_session(settings: AppSettings, paths: Paths, model_name: str | None = None,
+                 registry: ModelRegistry | None = None) -> Iterator[Session]:
+    """The agent's composition root: index, models, memory, cache, tools and checkpointer wired into the ask graph."""
     index = open_index(settings, paths)
-    registry = open_models(settings, paths)
+    registry = registry or open_models(settings, paths)
     name = model_name or settings.models.default
     # --model pins one model; otherwise simple requests go to the default first, hard ones to models.large first.
     router = ModelRouter(registry, name, None if model_name else settings.models.large,
@@ -41,21 +56,29 @@ def open_runner(settings: AppSettings, paths: Paths, model_name: str | None = No
     def retrieve(question: str, k: int) -> list:  # type: ignore[type-arg]
         return search(index, question, k=k)
 
+    # The policies dict is shared, not copied: "Always allow" chosen in the desktop app applies from the next call.
     tools = build_tools(ToolContext(search=retrieve, index=index, memory=memory, notes_dir=paths.data_dir / "notes",
-                                    policies=dict(settings.agent.approvals)))
+                                    policies=settings.agent.approvals))
     graph = build_graph(retrieve, None, checkpointer, tools=tools, router=router.getters,
                         consent=settings.agent.approvals.get("remember", "ask"),
                         max_steps=settings.agent.max_steps,
                         cancel=lambda: runner_holder[0].cancel if runner_holder else None,
                         embed=index.embedder.embed, memory=memory, cache=cache, sources_exist=index.has_chunks)
-    runner = Runner(graph, on_turn=ThreadStore(checkpointer).touch)
+    threads = ThreadStore(checkpointer)
+    runner = Runner(graph, on_turn=threads.touch)
     runner_holder.append(runner)
     try:
-        yield runner
+        yield Session(runner, threads, index, registry, memory)
     finally:
         checkpointer.conn.close()
         cache.close()
         index.close()
+
+
+@contextmanager
+def open_runner(settings: AppSettings, paths: Paths, model_name: str | None = None) -> Iterator[Runner]:
+    with open_session(settings, paths, model_name) as session:
+        yield session.runner
 
 
 def _ask_user(request: ApprovalNeeded) -> bool:

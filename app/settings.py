@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 import platformdirs
+import tomli_w
 from pydantic import BaseModel, Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
@@ -129,6 +131,18 @@ class AgentSettings(BaseModel):
     )
 
 
+class DesktopSettings(BaseModel):
+    """The desktop app: tray, quick-ask, theme, notifications."""
+
+    keep_in_tray: bool = Field(True, description="Closing the main window keeps Deskmate running in the tray.")
+    quick_ask_shortcut: str = Field("Ctrl+Alt+Space", description="Global shortcut for quick-ask; empty = none.")
+    quick_ask_prefill: Literal["none", "selection", "clipboard"] = "none"
+    start_at_login: bool = False
+    theme: Literal["system", "light", "dark"] = "system"
+    notify_index_done: bool = Field(True, description="A notification when an indexing run of 10 s or more ends.")
+    watch_folders: bool = Field(True, description="Keep the index fresh while the app runs.")
+
+
 class AppSettings(BaseSettings):
     """Read once at start-up and passed down; nothing else reads the environment."""
 
@@ -140,6 +154,7 @@ class AppSettings(BaseSettings):
     embedder: EmbedderSettings = Field(default_factory=EmbedderSettings)
     models: ModelSettings = Field(default_factory=ModelSettings)
     agent: AgentSettings = Field(default_factory=AgentSettings)
+    desktop: DesktopSettings = Field(default_factory=DesktopSettings)
 
     @classmethod
     def settings_customise_sources(
@@ -169,3 +184,22 @@ def load_settings(home: str | Path | None = None) -> tuple[AppSettings, Paths]:
     except Exception as exc:  # a TOML syntax error surfaces as a plain exception from the source
         raise ConfigError(f"cannot read {paths.settings_file}: {exc}") from exc
     return settings, paths
+
+
+def save_settings(settings: AppSettings, paths: Paths) -> None:
+    """Write ``settings`` to the settings file, atomically (a crash leaves the old file or the new one, never half).
+
+    Only what differs from the defaults is written, so later releases can change a default the user never touched.
+    """
+    data = settings.model_dump(mode="json", exclude={"home"}, exclude_defaults=True, exclude_none=True)
+    paths.settings_file.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".settings-", suffix=".toml", dir=paths.settings_file.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            tomli_w.dump(data, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, paths.settings_file)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
