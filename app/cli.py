@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
-from app import commands
 from app.logs import configure_logging
 from app.settings import load_settings
 from tools.errors import DeskmateError
@@ -29,12 +29,18 @@ def _date(value: str) -> datetime:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="deskmate",
-        description="Deskmate: a local-first copilot for your desktop. Without a command, shows where things stand.",
+        description="Deskmate: a local-first copilot for your desktop. Without a command, opens the desktop app "
+                    "(or, with no display, shows where things stand).",
     )
     parser.add_argument("--home", help="keep every file Deskmate writes under this folder (or set DESKMATE_HOME)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details to stderr")
     parser.add_argument("--version", action="version", version="deskmate 0.1.0")
+    parser.add_argument("--quick-ask", nargs="?", const="", default=None, metavar="TEXT",
+                        help="open quick ask (in the running Deskmate if there is one), optionally prefilled")
+    parser.add_argument("--minimized", action="store_true", help="start in the tray, without the main window")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    sub.add_parser("overview", help="where things stand: data folders, index, models (the same without a display)")
 
     index = sub.add_parser("index", help="manage the knowledge index of your files")
     isub = index.add_subparsers(dest="index_command", metavar="ACTION", required=True)
@@ -157,6 +163,13 @@ def _routing_arguments(parser: argparse.ArgumentParser, context_default: int | N
     parser.add_argument("--context", type=int, default=context_default, help="context length in tokens")
 
 
+def has_display() -> bool:
+    """Whether a window can be shown: always on Windows and macOS; on Linux, with an X11 or Wayland display."""
+    if sys.platform in ("win32", "darwin"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -164,6 +177,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings, paths = load_settings(args.home)
         configure_logging(paths.log_file, settings.log_level, verbose=args.verbose)
         log.debug("command %s with home %s", args.command, paths.data_dir)
+        if args.command is None and (args.quick_ask is not None or args.minimized or has_display()):
+            from app.gui.desktop import run_desktop  # Qt only for the app: the commands stay light
+
+            return run_desktop(settings, paths, quick_ask=args.quick_ask is not None, minimized=args.minimized,
+                               quick_text=args.quick_ask or None)
+        from app import commands  # imported here: loading it costs seconds the desktop app's start-up cannot pay
+
         return commands.dispatch(args, settings, paths)
     except DeskmateError as exc:
         print(f"deskmate: {exc}", file=sys.stderr)

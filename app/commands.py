@@ -54,8 +54,8 @@ def progress_bar(enabled: bool) -> Iterator[ProgressFn | None]:
 
 
 def dispatch(args: argparse.Namespace, settings: AppSettings, paths: Paths) -> int:
-    if args.command is None:
-        return show_overview(settings, paths)
+    if args.command in (None, "overview"):
+        return show_overview(settings, paths, no_display=args.command is None)
     if args.command == "index":
         return run_index(args, settings, paths)
     if args.command == "search":
@@ -89,7 +89,7 @@ def dispatch(args: argparse.Namespace, settings: AppSettings, paths: Paths) -> i
     raise ConfigError(f"unknown command {args.command}")
 
 
-def show_overview(settings: AppSettings, paths: Paths) -> int:
+def show_overview(settings: AppSettings, paths: Paths, *, no_display: bool = False) -> int:
     index = open_index(settings, paths)
     try:
         status = index.status()
@@ -103,15 +103,17 @@ def show_overview(settings: AppSettings, paths: Paths) -> int:
     out.print(f"Index: {len(status['roots'])} roots, {status['files']} files, {status['chunks']} chunks, "
               f"{status['failed']} failed.")
     model = settings.models.default
-    if model == default_model.DEFAULT_NAME:
-        ready, why = default_model.verify(default_model.folder(paths.models_dir, settings.models.default_precision))
-        state = "ready" if ready else f"{why}: run `deskmate models install-default`"
-    else:
+    ready, why = model_commands.model_readiness(settings, paths)
+    if model != default_model.DEFAULT_NAME:
         state = "configured (`deskmate models list` checks it)"
+    else:
+        state = "ready" if ready else f"{why}: run `deskmate models install-default`"
     out.print(f"Model: {model} {state}.")
     if not status["roots"]:
         out.print("Start with: deskmate index add ~/Documents --sync   then   deskmate ask \"your question\"")
-    out.print("The desktop window and tray are not built yet: today Deskmate is the command line (ask, chat, search).")
+    if no_display:
+        out.print("No display found, so the desktop app did not open: use the commands (ask, chat, search, index), "
+                  "or run `deskmate` in a desktop session.")
     return 0
 
 

@@ -9,6 +9,7 @@ import logging
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -120,15 +121,60 @@ def list_models(settings: AppSettings, paths: Paths, *, as_json: bool, load: boo
 
 
 def add_local(args: argparse.Namespace, paths: Paths) -> int:
-    name = args.name if "/" in args.name else f"local/{args.name}"
-    folder = Path(args.path).expanduser().resolve()
-    model = GenAIModel(folder, RuntimeOptions(device="cpu"), name=name)  # raises with a clear message if not a model
-    context = args.context or model.context_length
-    spec = _spec(name=name, kind="onnx", path=folder, size=args.size, speed=args.speed, context_length=context)
-    model.load()  # refuse a folder the runtime cannot load, before it is saved
-    replaced = catalog.upsert(paths.models_catalog, spec)
-    out.print(f"{'updated' if replaced else 'added'} {name} ({folder}, context {context} tokens)")
+    spec, replaced = add_local_model(paths, args.name, args.path, size=args.size, speed=args.speed,
+                                     context=args.context)
+    out.print(f"{'updated' if replaced else 'added'} {spec.name} ({spec.path}, context {spec.context_length} tokens)")
     return 0
+
+
+def add_local_model(paths: Paths, name: str, folder: str | Path, size: str = "small", speed: str = "fast",
+                    context: int | None = None) -> tuple[ModelSpec, bool]:
+    """Validate a local model folder by loading it (seconds), then upsert it; (spec, True when it replaced one).
+
+    Raises ModelNotInstalled / ModelLoadFailed when the folder is not a loadable model, ConfigError for a bad name;
+    nothing is written then.
+    """
+    name = name if "/" in name else f"local/{name}"
+    path = Path(folder).expanduser().resolve()
+    model = GenAIModel(path, RuntimeOptions(device="cpu"), name=name)  # raises with a clear message if not a model
+    spec = _spec(name=name, kind="onnx", path=path, size=size, speed=speed,
+                 context_length=context or model.context_length)
+    model.load()  # refuse a folder the runtime cannot load, before it is saved
+    return spec, catalog.upsert(paths.models_catalog, spec)
+
+
+def provider_spec(name: str, base_url: str, model: str, size: str = "small", speed: str = "fast",
+                  context: int = 8192) -> ModelSpec:
+    """The spec of a model served over the OpenAI protocol; ConfigError says what is wrong with the fields."""
+    url = base_url.strip().rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{url or 'an empty address'!r} is not a server address: "
+                          "use http://host:port/v1 or https://host/v1")
+    try:
+        _ = parts.port  # parsing the port is the check: ValueError when it is out of range or not a number
+    except ValueError as exc:
+        raise ConfigError(f"{url!r} has an invalid port: {exc}") from None
+    return _spec(name=f"{name.strip()}/{model.strip()}", kind="openai", base_url=url, model=model.strip(),
+                 key_name=name.strip(), size=size, speed=speed, context_length=context, native_tools=True)
+
+
+def add_provider(paths: Paths, name: str, base_url: str, model: str, size: str = "small", speed: str = "fast",
+                 context: int = 8192) -> tuple[ModelSpec, bool]:
+    """Upsert a model served over the OpenAI protocol; (spec, True when it replaced one). Nothing is contacted."""
+    spec = provider_spec(name, base_url, model, size, speed, context)
+    return spec, catalog.upsert(paths.models_catalog, spec)
+
+
+def model_readiness(settings: AppSettings, paths: Paths) -> tuple[bool, str]:
+    """Whether the default model can answer without a setup step, and in a few words why not.
+
+    Only the embedded default is checked (its manifest, in milliseconds); any other default was configured by the
+    user and is assumed ready: a connection test (``registry.status``) would take seconds.
+    """
+    if settings.models.default != default_model.DEFAULT_NAME:
+        return True, "configured"
+    return default_model.verify(default_model.folder(paths.models_dir, settings.models.default_precision))
 
 
 def _spec(**fields: Any) -> ModelSpec:
@@ -141,9 +187,8 @@ def _spec(**fields: Any) -> ModelSpec:
 def run_providers(args: argparse.Namespace, settings: AppSettings, paths: Paths) -> int:
     if args.providers_command != "add":
         raise ConfigError(f"unknown providers action {args.providers_command}")
-    spec = _spec(name=f"{args.name}/{args.model}", kind="openai", base_url=args.base_url.rstrip("/"), model=args.model,
-                 key_name=args.name, size=args.size, speed=args.speed, context_length=args.context, native_tools=True)
-    replaced = catalog.upsert(paths.models_catalog, spec)
+    spec, replaced = add_provider(paths, args.name, args.base_url, args.model, size=args.size, speed=args.speed,
+                                  context=args.context)
     out.print(f"{'updated' if replaced else 'added'} {spec.name} at {spec.base_url}")
     out.print(f"if it needs an API key: deskmate keys set {args.name}")
     return 0

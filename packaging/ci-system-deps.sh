@@ -9,7 +9,7 @@ set -euo pipefail
 
 wanted=(
     dbus gnome-keyring
-    xvfb trayer xauth
+    xvfb trayer xauth xdotool
     libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0
     libxcb-shape0 libxcb-xinerama0 libxcb-randr0 libegl1 libgl1 libfontconfig1 libdbus-1-3 fonts-dejavu-core
 )

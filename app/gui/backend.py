@@ -77,6 +77,15 @@ class Backend:
             self._stack.close()
             self._session = None
 
+    def model_kind(self, name: str | None) -> str | None:
+        """The provider kind of model ``name`` (onnx, openai, ...), for the mode badge; None when unknown."""
+        if not name or self._session is None:
+            return None
+        try:
+            return self._session.registry.spec(name).kind
+        except Exception:  # a model removed since the answer was given
+            return None
+
     def save_settings(self) -> None:
         save_settings(self.settings, self.paths)
 

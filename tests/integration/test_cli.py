@@ -30,7 +30,9 @@ def docs(tmp_path_factory) -> Path:
 
 
 def deskmate(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DESKMATE_HOME": str(home), "PYTHONPATH": str(REPO)}
+    # No display: a bare `deskmate` prints the overview instead of opening the desktop app.
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env.update({"DESKMATE_HOME": str(home), "PYTHONPATH": str(REPO)})
     return subprocess.run([sys.executable, "-m", "app", *args], env=env, capture_output=True, text=True,
                           timeout=300, cwd=REPO)
 
@@ -71,7 +73,8 @@ def test_full_cycle(home, docs):
     assert text.returncode == 0 and "guide.md:5-5" in text.stdout
 
     overview = deskmate(home)
-    assert overview.returncode == 0 and "2 files" in overview.stdout
+    assert overview.returncode == 0 and "2 files" in overview.stdout and "No display found" in overview.stdout
+    assert "No display" not in deskmate(home, "overview").stdout  # asked for by name: just the overview
 
     removed = deskmate(home, "index", "remove", str(docs))
     assert removed.returncode == 0
@@ -110,7 +113,9 @@ def test_index_watch_applies_an_edit_and_stops_on_ctrl_c(tmp_path):
     note = folder / "note.md"
     note.write_text("# Note\n\nabout lighthouses\n", encoding="utf-8")
     assert deskmate(home, "index", "add", str(folder), "--sync").returncode == 0
-    env = {**os.environ, "DESKMATE_HOME": str(home), "PYTHONPATH": str(REPO)}
+    # No display: a bare `deskmate` prints the overview instead of opening the desktop app.
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env.update({"DESKMATE_HOME": str(home), "PYTHONPATH": str(REPO)})
     with subprocess.Popen([sys.executable, "-m", "app", "index", "watch"], env=env, cwd=REPO,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as watcher:
         try:

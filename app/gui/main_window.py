@@ -1,0 +1,387 @@
+"""MainWindow: conversations on the left, the streaming chat on the right; menus for the index and settings.
+
+The window shows before anything heavy loads: the agent session (LangGraph, embedder, index) opens on the agent lane
+right after, and a question typed meanwhile simply waits its turn on that lane.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeyEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.gui.backend import Backend
+from app.gui.chat_view import ChatView, TurnWidget, describe_mode
+from app.gui.tasks import Tasks
+from app.gui.thread_list import ThreadListWidget
+from app.gui.turns import ApprovalRequest, TurnController
+
+if TYPE_CHECKING:
+    from agents.citations import Citation
+
+log = logging.getLogger(__name__)
+
+
+class QuestionEdit(QPlainTextEdit):
+    """Enter sends, Shift+Enter starts a new line."""
+
+    submitted = Signal()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt's name
+        shift = event.modifiers() & Qt.KeyboardModifier.ShiftModifier
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not shift:
+            self.submitted.emit()
+            return
+        super().keyPressEvent(event)
+
+
+class Banner(QFrame):
+    """A one-line notice above the chat (degraded mode, errors), with a close button."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("banner")
+        self.setStyleSheet("#banner { background: #fef3c7; border: 1px solid #d97706; border-radius: 4px; }"
+                           "#banner QLabel { color: #451a03; }")
+        row = QHBoxLayout(self)
+        row.setContentsMargins(8, 4, 4, 4)
+        self.label = QLabel()
+        self.label.setWordWrap(True)
+        self.label.setAccessibleName("Notice")
+        row.addWidget(self.label, 1)
+        close = QPushButton("Dismiss")
+        close.setAccessibleName("Dismiss notice")
+        close.clicked.connect(self.hide)
+        row.addWidget(close)
+        self.hide()
+
+    def show_message(self, text: str) -> None:
+        self.label.setText(text)
+        self.show()
+
+
+class MainWindow(QMainWindow):
+    session_ready = Signal()
+    quit_requested = Signal()
+
+    def __init__(self, backend: Backend, tasks: Tasks, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.backend = backend
+        self.tasks = tasks
+        self.turns = TurnController(backend, tasks, self)
+        self.open_external: Callable[[QUrl], object] = QDesktopServices.openUrl  # tests replace it
+        self.allow_close = False  # True when quitting: closing then really closes
+        self._index_dialog: Any = None
+        self._settings_dialog: Any = None
+        self.first_run: Any = None
+        self.setWindowTitle("Deskmate")
+        self.resize(1100, 720)
+        self._build()
+        self._menus()
+        tasks.failed.connect(self.banner.show_message)
+        self.turns.started.connect(self._turn_started)
+        self.turns.received.connect(self._turn_event)
+        self.turns.approval.connect(self._approval)
+        self.turns.failed.connect(self._turn_failed)
+        self.turns.finished.connect(self._turn_finished)
+
+    # -- layout ---------------------------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        splitter = QSplitter()
+        self.threads = ThreadListWidget(self.backend, self.tasks)
+        self.threads.thread_selected.connect(self.open_thread)
+        self.threads.new_requested.connect(self.new_thread)
+        self.threads.thread_deleted.connect(lambda t: self.new_thread() if t == self.turns.thread_id else None)
+        splitter.addWidget(self.threads)
+        right = QWidget()
+        column = QVBoxLayout(right)
+        self.banner = Banner()
+        column.addWidget(self.banner)
+        self.first_run_slot = QVBoxLayout()
+        column.addLayout(self.first_run_slot)
+        self.chat = ChatView()
+        self.chat.cite_clicked.connect(self.open_citation)
+        column.addWidget(self.chat, 1)
+        row = QHBoxLayout()
+        self.input = QuestionEdit()
+        self.input.setPlaceholderText("Ask about your files…  (Enter to send, Shift+Enter for a new line)")
+        self.input.setAccessibleName("Question")
+        self.input.setFixedHeight(72)
+        self.input.submitted.connect(self.send)
+        row.addWidget(self.input, 1)
+        buttons = QVBoxLayout()
+        self.send_button = QPushButton("&Send")
+        self.send_button.setAccessibleName("Send question")
+        self.send_button.clicked.connect(self.send)
+        self.stop_button = QPushButton("S&top")
+        self.stop_button.setAccessibleName("Stop answering")
+        self.stop_button.setToolTip("Stop the answer (Esc); the answer from your files stays")
+        self.stop_button.setEnabled(False)
+        self.stop_button.clicked.connect(self.turns.stop)
+        buttons.addWidget(self.send_button)
+        buttons.addWidget(self.stop_button)
+        row.addLayout(buttons)
+        column.addLayout(row)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(1, 3)
+        splitter.setSizes([260, 840])
+        self.setCentralWidget(splitter)
+        self.index_label = QLabel("")
+        self.index_label.setAccessibleName("Index summary")
+        self.statusBar().addPermanentWidget(self.index_label)
+        self.mode_label = QLabel("")
+        self.mode_label.setAccessibleName("Mode of the last answer")
+        self.statusBar().addPermanentWidget(self.mode_label)
+        self.statusBar().showMessage("Opening your index and models…")
+        self.setTabOrder(self.input, self.send_button)
+        self.setTabOrder(self.send_button, self.stop_button)
+        self.setTabOrder(self.stop_button, self.threads.search)
+
+    def _menus(self) -> None:
+        def action(menu: Any, text: str, slot: Callable[[], Any],
+                   shortcut: QKeySequence | QKeySequence.StandardKey | str | None = None) -> QAction:
+            act = QAction(text, self)
+            if shortcut is not None:
+                act.setShortcut(QKeySequence(shortcut))
+            act.triggered.connect(slot)
+            menu.addAction(act)
+            return act
+
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        action(file_menu, "&New conversation", self.new_thread, QKeySequence.StandardKey.New)
+        action(file_menu, "&Export conversation…", self.threads.export_selected, "Ctrl+E")
+        file_menu.addSeparator()
+        action(file_menu, "&Close window", self.close, QKeySequence.StandardKey.Close)
+        action(file_menu, "&Quit Deskmate", self.quit_requested.emit, QKeySequence.StandardKey.Quit)
+        go = bar.addMenu("&Go")
+        action(go, "&Ask (focus the question)", lambda: self.input.setFocus(), "Ctrl+L")
+        action(go, "&Search conversations", lambda: self.threads.search.setFocus(), QKeySequence.StandardKey.Find)
+        self.stop_action = action(go, "S&top answering", self.turns.stop, "Esc")
+        tools = bar.addMenu("&Tools")
+        action(tools, "&Index manager…", self.show_index_manager, "Ctrl+I")
+        action(tools, "&Settings…", lambda: self.show_settings("models"), QKeySequence.StandardKey.Preferences)
+        if QKeySequence(QKeySequence.StandardKey.Preferences).isEmpty():
+            action(tools, "Settings (shortcut)", lambda: self.show_settings("models"), "Ctrl+,").setVisible(False)
+        help_menu = bar.addMenu("&Help")
+        action(help_menu, "&Keyboard shortcuts", self._show_shortcuts, "F1")
+
+    # -- start-up ---------------------------------------------------------------------------------------------
+
+    def open_session(self) -> None:
+        """Open the agent session off the GUI thread (call once the window shows)."""
+        self.tasks.run(self.backend.session, on_done=lambda _: self._session_opened(),
+                       on_error=lambda exc: self._session_failed(exc), lane="agent")
+        self._check_model()
+
+    def _session_opened(self) -> None:
+        self.statusBar().showMessage("Ready", 3000)
+        self.threads.refresh()
+        self.refresh_index_summary()
+        self.session_ready.emit()
+
+    def refresh_index_summary(self) -> None:
+        """The status bar's "Index: N files · M chunks" (and failures), read on the index lane."""
+
+        def show(status: dict[str, Any]) -> None:
+            roots = len(status["roots"])
+            text = f"Index: {status['files']} files · {status['chunks']} chunks"
+            if status["failed"]:
+                text += f" · {status['failed']} failed"
+            if not roots:
+                text = "Index: no folders yet (Ctrl+I to add one)"
+            self.index_label.setText(text)
+            self.index_label.setToolTip(f"{roots} folder(s); embedder {status['embedder']['model']}")
+
+        self.tasks.run(lambda: self.backend.session().index.status(), on_done=show, lane="index")
+
+    def _session_failed(self, exc: BaseException) -> None:
+        from app.gui.tasks import describe
+
+        self.statusBar().showMessage("Could not open the index")
+        self.banner.show_message(f"Deskmate could not start its agent: {describe(exc)}")
+
+    def _check_model(self) -> None:
+        from app.gui.first_run import FirstRunWidget
+
+        if self.first_run is None:
+            self.first_run = FirstRunWidget(self.backend, self.tasks)
+            self.first_run.open_settings.connect(self.show_settings)
+            self.first_run.model_ready.connect(lambda: self.statusBar().showMessage("The model is ready", 5000))
+            self.first_run.hide()
+            self.first_run_slot.addWidget(self.first_run)
+        self.first_run.refresh()
+
+    # -- conversation ------------------------------------------------------------------------------------------
+
+    def send(self) -> None:
+        text = self.input.toPlainText().strip()
+        if text and self.turns.ask(text):
+            self.input.clear()
+
+    def ask(self, question: str) -> bool:
+        """Ask ``question`` in the current conversation (as if typed and sent)."""
+        return self.turns.ask(question)
+
+    def new_thread(self) -> None:
+        if self.turns.busy:
+            self.turns.stop()
+        self.turns.new_thread()
+        self.chat.clear()
+        self.threads.list.setCurrentRow(-1)
+        self.input.setFocus()
+
+    def open_thread(self, thread_id: str) -> None:
+        """Show a past conversation and continue it."""
+        if self.turns.busy:
+            return
+        from agents.citations import Citation
+
+        def loaded(records: list[Any]) -> None:
+            self.turns.thread_id = thread_id
+            self.chat.clear()
+            for record in records:
+                turn = self.chat.add_turn(record.question)
+                turn.show_record(record.answer, record.mode, [Citation(**c) for c in record.citations])
+            self.input.setFocus()
+
+        self.tasks.run(lambda: self.backend.session().threads.messages(thread_id), on_done=loaded, lane="agent")
+
+    def _turn_started(self, question: str) -> None:
+        self.chat.add_turn(question)
+        self.send_button.setEnabled(False)
+        self.stop_button.setEnabled(True)
+        self.banner.hide()
+
+    def _turn_event(self, event: object) -> None:
+        from agents.runner import Degraded, DraftAnswer, TokenDelta, ToolStarted, TurnDone, TurnFailed
+
+        turn = self.chat.current
+        if turn is None:
+            return
+        if isinstance(event, TokenDelta):
+            turn.add_tokens(event.text)
+        elif isinstance(event, DraftAnswer):
+            turn.show_draft(event.text, event.citations)
+        elif isinstance(event, ToolStarted):
+            turn.tool_started(event.tool)
+        elif isinstance(event, Degraded):
+            self.banner.show_message(f"Running without a model: {event.reason}. Answers quote your files directly.")
+        elif isinstance(event, TurnFailed):
+            turn.fail(event.error)
+        elif isinstance(event, TurnDone):
+            kind = self.backend.model_kind(event.model)
+            turn.finish(event, kind)
+            text, tip = describe_mode(event.mode, event.model, event.fallback_reason, kind)
+            self.mode_label.setText(f"Mode: {text}")
+            self.mode_label.setToolTip(tip)
+
+    def _approval(self, request: ApprovalRequest) -> None:
+        turn = self.chat.current
+        if turn is not None:
+            turn.add_approval(request)
+        if not self.isActiveWindow():
+            self.show()
+            self.raise_()
+            self.activateWindow()
+
+    def _turn_failed(self, message: str) -> None:
+        turn: TurnWidget | None = self.chat.current
+        if turn is not None:
+            turn.fail(message)
+        self.banner.show_message(message)
+
+    def _turn_finished(self) -> None:
+        self.send_button.setEnabled(True)
+        self.stop_button.setEnabled(False)
+        self.threads.refresh(self.turns.thread_id)
+
+    # -- sources -------------------------------------------------------------------------------------------------
+
+    def open_citation(self, citation: Citation) -> None:
+        """An internal preview with the span highlighted for text files; the default app for the rest."""
+        from app.gui.preview import CitationPreviewDialog, previewable
+
+        if self.backend.ready and self.backend.session().index.root_of(citation.path) is None:
+            self.banner.show_message(f"{citation.path} is not under an indexed folder any more; not opened.")
+            return
+        if previewable(citation.path):
+            dialog = CitationPreviewDialog(citation, self.open_external, self)
+            dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            dialog.show()
+            self.preview = dialog
+        else:
+            self.open_external(QUrl.fromLocalFile(citation.path))
+
+    # -- other windows -----------------------------------------------------------------------------------------
+
+    def show_index_manager(self) -> None:
+        from app.gui.index_manager import IndexManagerDialog
+
+        if self._index_dialog is None:
+            self._index_dialog = IndexManagerDialog(self.backend, self.tasks, self)
+        self._index_dialog.show()  # showing it reloads its figures
+        self._index_dialog.raise_()
+
+    @property
+    def index_dialog(self) -> Any:
+        if self._index_dialog is None:
+            from app.gui.index_manager import IndexManagerDialog
+
+            self._index_dialog = IndexManagerDialog(self.backend, self.tasks, self)
+        return self._index_dialog
+
+    def show_settings(self, page: str = "models") -> None:
+        from app.gui.settings_dialog import SettingsDialog
+
+        dialog = SettingsDialog(self.backend, self.tasks, self, page=page)
+        dialog.saved.connect(self.settings_saved)
+        self._settings_dialog = dialog
+        dialog.show()
+
+    settings_changed = Signal(object)
+
+    def settings_saved(self, sections: object) -> None:
+        changed = set(sections) if isinstance(sections, set | frozenset | list | tuple) else set()
+        if changed & {"models", "index", "agent"}:
+            # New models, providers or index options: reopen the session, between turns.
+            self.tasks.run(self.backend.reopen, on_done=lambda _: self._session_opened(), lane="agent")
+            self._check_model()
+        self.settings_changed.emit(changed)
+
+    def _show_shortcuts(self) -> None:
+        QMessageBox.information(self, "Keyboard shortcuts", (
+            "Enter: send · Shift+Enter: new line · Esc: stop answering\n"
+            "Ctrl+N: new conversation · Ctrl+F: search conversations · Ctrl+L: focus the question\n"
+            "Ctrl+E: export · F2: rename · Delete: delete conversation\n"
+            "Ctrl+I: index manager · Ctrl+,: settings · Ctrl+Q: quit\n"
+            "Quick ask from anywhere: the shortcut set in Settings › Quick ask"))
+
+    # -- closing ---------------------------------------------------------------------------------------------------
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        from PySide6.QtWidgets import QSystemTrayIcon
+
+        if (not self.allow_close and self.backend.settings.desktop.keep_in_tray
+                and QSystemTrayIcon.isSystemTrayAvailable()):
+            self.hide()
+            event.ignore()
+            return
+        event.accept()
+        self.quit_requested.emit()
