@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets Deskmate up on first use (venv, packages, the embedded default model), then runs it with the given arguments
-# (none: an overview of where things stand).
+# (none: the desktop app, or where things stand when there is no display).
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 EXTRAS=model-build bash "$here/packaging/setup.sh"
