@@ -3,6 +3,9 @@
 ``build_graph`` receives its parts (retrieval, a model getter, a checkpointer); no node constructs a model. The
 deterministic draft is computed for every turn before the model is tried, so a model that is missing, fails or
 times out still leaves a cited answer, and the answer says which mode produced it and why.
+
+Retrieved chunks and tool results pass the injection guard (``screen``, agents/screening.py): what looks like
+instructions to the model reaches it fenced as untrusted data, and the turn's ``warnings`` make side effects ask.
 """
 
 from __future__ import annotations
@@ -11,7 +14,6 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
-from pathlib import Path
 from typing import Annotated, Any, TypedDict
 
 from langchain_core.messages import (
@@ -30,7 +32,7 @@ from langgraph.graph.message import REMOVE_ALL_MESSAGES, add_messages
 from langgraph.prebuilt import ToolNode
 from langgraph.types import Checkpointer, interrupt
 
-from agents import prompts, workflows
+from agents import guards, prompts, screening, workflows
 from agents.cache import SemanticCache, SourcesExist
 from agents.citations import verify
 from agents.grounding import llm_citations, unusable
@@ -77,6 +79,8 @@ class AskState(TypedDict, total=False):
     prompt: str | None
     grounded: bool
     usage: dict[str, int]
+    warnings: list[dict[str, Any]]  # {"source": path or tool, "reasons": [...]} for text that addresses the model
+    flagged: list[str]  # content hashes of retrieved chunks fenced as untrusted in the prompt
     messages: Annotated[list[AnyMessage], add_messages]
 
 
@@ -84,12 +88,18 @@ def _hit(data: dict[str, Any]) -> SearchHit:
     return SearchHit(**data)
 
 
-def _sources_block(hits: list[SearchHit]) -> str:
+def _sources_block(hits: list[SearchHit], flagged: frozenset[str] = frozenset()) -> str:
     parts = []
     for n, hit in enumerate(hits, 1):
         text = hit.text if len(hit.text) <= SOURCE_CHARS else hit.text[:SOURCE_CHARS] + " ..."
-        parts.append(f"[{n}] ({Path(hit.path).name}{f' p.{hit.page}' if hit.page else ''})\n{text}")
+        parts.append(screening.source_block(n, hit, text, hit.chunk_hash in flagged))
     return "\n\n".join(parts)
+
+
+def _warn(warnings: list[dict[str, Any]]) -> None:
+    write = get_stream_writer()
+    for warning in warnings:
+        write({"warning": warning})
 
 
 def build_graph(
@@ -106,8 +116,9 @@ def build_graph(
     max_steps: int = MAX_STEPS,
     router: Callable[[str], list[ModelGetter]] | None = None,
     consent: str = "ask",
+    screen: screening.Screen | None = guards.scan,
 ) -> Any:
-    """Compile the ask graph from its parts (see the module docstring for the flow)."""
+    """Compile the ask graph from its parts (see the module docstring); ``screen=None`` turns the guard off."""
     intents = classifier or IntentClassifier()
 
     def check_input(state: AskState) -> AskState:
@@ -119,7 +130,8 @@ def build_graph(
             question = question[:MAX_QUESTION_CHARS]
         return {"question": question, "answer": "", "fallback_reason": None, "model": None, "prompt": None, "usage": {},
                 "work": [RemoveMessage(id=REMOVE_ALL_MESSAGES)],  # type: ignore[list-item]  # add_messages clears on it
-                "steps": 0, "tool_calls": [], "model_index": 0, "failures": [], "retry": False, "agent_failed": False}
+                "steps": 0, "tool_calls": [], "model_index": 0, "failures": [], "retry": False, "agent_failed": False,
+                "warnings": [], "flagged": []}
 
     def classify(state: AskState) -> AskState:
         return {"intent": intents.classify(state["question"]).intent}
@@ -153,7 +165,10 @@ def build_graph(
             hits = retrieve(state["question"], RETRIEVE_K)
         except DeskmateError as exc:  # a locked or damaged index: answer without documents, and say why
             return {"hits": [], "retrieval_error": str(exc)}
-        return {"hits": [asdict(h) for h in hits], "retrieval_error": None}
+        # The sources the model will read are screened; lower-ranked hits only ever reach the deterministic draft.
+        warnings, flagged = screening.screen_hits(hits[:SOURCES], screen) if screen else ([], [])
+        _warn(warnings)
+        return {"hits": [asdict(h) for h in hits], "retrieval_error": None, "warnings": warnings, "flagged": flagged}
 
     def draft(state: AskState) -> AskState:
         hits = [_hit(h) for h in state["hits"]]
@@ -194,7 +209,8 @@ def build_graph(
             remembered = memory.recall(state["question"], k=3, min_score=RECALL_MIN) if memory else []
             if remembered:  # what the user asked Deskmate to remember, when it bears on the question
                 system += "\nThe user told you: " + " ".join(r.memory.text for r in remembered)
-            user = template.user.format(sources=_sources_block(hits), question=state["question"])
+            flagged = frozenset(state.get("flagged") or [])
+            user = template.user.format(sources=_sources_block(hits, flagged), question=state["question"])
             opening = [SystemMessage(system), HumanMessage(user)]
         write = get_stream_writer()
         name = None
@@ -221,7 +237,8 @@ def build_graph(
                     "agent_failed": True, "failures": failures, "retry": False}
         reply = AIMessage(content=merged.text if merged else "", tool_calls=merged.tool_calls if merged else [])
         usage = dict(merged.usage_metadata or {}) if merged else {}
-        return {"work": [*opening, reply], "steps": steps + 1, "model": name, "prompt": template.ref,
+        ref = template.ref + (f"+{prompts.load('untrusted').ref}" if state.get("warnings") else "")
+        return {"work": [*opening, reply], "steps": steps + 1, "model": name, "prompt": ref,
                 "usage": usage, "agent_failed": False, "retry": False}  # type: ignore[typeddict-item]
 
     def after_agent(state: AskState) -> str:
@@ -256,10 +273,19 @@ def build_graph(
             # The deterministic draft (already in the state) stands; the reason travels with the answer.
             return {"fallback_reason": problem, "tool_calls": calls}
         cited = [c.as_dict() for c in citations]
-        if cache is not None and state.get("model") and not calls:
+        if cache is not None and state.get("model") and not calls and not state.get("warnings"):
             cache.store(state["question"], answer, cited, str(state["model"]), str(state["prompt"]))
         return {"answer": answer, "citations": cited, "mode": "llm", "grounded": True, "fallback_reason": None,
                 "tool_calls": calls}
+
+    def screen_tools(state: AskState) -> AskState:
+        """Fence the tool results just in that look like instructions; their warnings join the turn's."""
+        fenced, found = screening.screen_results(state.get("work", []), screen) if screen else ([], [])
+        warnings = state.get("warnings") or []
+        for warning in found:
+            warnings = screening.merge(warnings, warning["source"], warning["reasons"])
+        _warn(found)
+        return {"work": fenced, "warnings": warnings}  # type: ignore[typeddict-item]  # same ids: they replace
 
     def finish(state: AskState) -> AskState:
         fact = workflows.self_statement(state.get("question", "")) if memory is not None else None
@@ -275,7 +301,8 @@ def build_graph(
 
     for name, fn in (("check_input", check_input), ("classify", classify), ("cache", cache_lookup),
                      ("retrieve", retrieve_node),
-                     ("draft", draft), ("agent", agent), ("ground", ground), ("finish", finish)):
+                     ("draft", draft), ("agent", agent), ("screen", screen_tools), ("ground", ground),
+                     ("finish", finish)):
         add(name, fn)
     graph.add_node("tools", ToolNode(tools, messages_key="work", handle_tool_errors=True) if tools else finish)
     graph.add_edge(START, "check_input")
@@ -287,7 +314,8 @@ def build_graph(
     graph.add_edge("retrieve", "draft")
     graph.add_conditional_edges("draft", needs_model, ["agent", "finish"])
     graph.add_conditional_edges("agent", after_agent, ["agent", "tools", "ground", "finish"])
-    graph.add_edge("tools", "agent")
+    graph.add_edge("tools", "screen")
+    graph.add_edge("screen", "agent")
     graph.add_edge("ground", "finish")
     graph.add_edge("finish", END)
     return graph.compile(checkpointer=checkpointer)

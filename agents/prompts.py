@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 
@@ -16,6 +16,7 @@ class Prompt:
     version: int
     system: str
     user: str
+    parts: dict[str, str] = field(default_factory=dict)  # any other templates the file holds, by key
 
     @property
     def ref(self) -> str:
@@ -29,6 +30,8 @@ def load(prompt_id: str) -> Prompt:
     try:
         text = resources.files("resources").joinpath("prompts", f"{prompt_id}.toml").read_text(encoding="utf-8")
         data = tomllib.loads(text)
-        return Prompt(data["id"], int(data["version"]), data["system"], data["user"])
+        known = ("id", "system", "user", "description")
+        parts = {k: v for k, v in data.items() if isinstance(v, str) and k not in known}
+        return Prompt(data["id"], int(data["version"]), data["system"], data["user"], parts)
     except (FileNotFoundError, KeyError, ValueError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"the prompt template {prompt_id!r} is missing or malformed: {exc}") from exc

@@ -1,31 +1,44 @@
 """The agent's tools: plain functions from tools/ wrapped as LangChain tools; their docstrings are what the model reads.
 
-Tools with side effects (writing a note, opening a file or address) go through an approval: the graph stops with a
-LangGraph interrupt and the runner asks the user. Each has a policy: "ask" (the default), "always" or "never"; with
-no one to ask, the answer is "not approved" and nothing happens.
+Reads (search, read a file, list files, calculate, dates, recall) run without asking. Tools with side effects
+(writing a note, opening a file or a web address, remembering or forgetting a fact) go through an approval: the
+graph stops with a LangGraph interrupt and the runner asks the user. Each has a policy: "ask" (the default),
+"always" or "never"; with no one to ask, the answer is "not approved" and nothing happens. A turn that read text
+which looks like instructions to the model (its ``warnings``, see agents/guards.py) asks even under "always", and
+says why; "never" still refuses. Every decision on a side effect is appended to the audit log (agents/audit.py).
 """
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import webbrowser
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from langchain_core.tools import BaseTool, StructuredTool
+from langgraph.config import get_config
+from langgraph.prebuilt import InjectedState
 from langgraph.types import interrupt
 
+from agents.audit import AuditLog
+from agents.screening import caution
 from agents.workflows import extractive_summary
 from tools import calc, clock, files
+from tools.calc import ToolInputError
 from tools.index.knowledge import KnowledgeIndex
 from tools.index.search import SearchHit
 from tools.memory import MemoryStore
+from tools.sandbox import confine
 
 Policy = Literal["ask", "always", "never"]
-SIDE_EFFECTS = ("write_note", "open_path")
+SIDE_EFFECTS = ("write_note", "open_path", "remember", "forget")
+State = Annotated[dict[str, Any], InjectedState]  # the graph's state, passed by ToolNode; the model never sees it
+_SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]+):")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,17 +49,65 @@ class ToolContext:
     notes_dir: Path | None = None
     policies: dict[str, Policy] = field(default_factory=dict)
     opener: Callable[[str], None] | None = None  # how open_path opens; the system's default application if None
+    audit_log: Path | None = None  # where each decision on a side effect is appended (data_dir/audit.jsonl)
 
 
-def _approved(ctx: ToolContext, tool: str, args: dict[str, Any]) -> str | None:
-    """None when the call may run; otherwise the message the model gets instead of a result."""
-    policy = ctx.policies.get(tool, "ask")
-    if policy == "never":
-        return f"not approved: the user does not allow {tool}"
-    if policy == "always":
-        return None
-    decision = interrupt({"tool": tool, "args": args})
-    return None if decision is True else f"not approved: the user declined {tool}"
+class _Gate:
+    """Decides each side effect (policy, the turn's warnings, the user) and writes the decision to the audit log."""
+
+    def __init__(self, ctx: ToolContext) -> None:
+        self.ctx = ctx
+        self.log = AuditLog(ctx.audit_log) if ctx.audit_log is not None else None
+
+    def record(self, tool: str, args: dict[str, Any], decision: Literal["allowed", "denied", "refused"],
+               decided_by: Literal["user", "policy"], reason: str) -> None:
+        if self.log is not None:
+            thread = get_config().get("configurable", {}).get("thread_id")
+            self.log.record(thread, tool, args, decision, decided_by, reason)
+
+    def approve(self, tool: str, args: dict[str, Any], state: dict[str, Any]) -> str | None:
+        """None when the call may run; otherwise the message the model gets instead of a result."""
+        policy = self.ctx.policies.get(tool, "ask")
+        why = caution(state.get("warnings") or [])
+        if policy == "never":
+            self.record(tool, args, "refused", "policy", f"the policy for {tool} is never")
+            return f"not approved: the user does not allow {tool}"
+        if policy == "always" and not why:
+            self.record(tool, args, "allowed", "policy", f"the policy for {tool} is always")
+            return None
+        decision = interrupt({"tool": tool, "args": args, "reason": why})
+        if decision is True:
+            self.record(tool, args, "allowed", "user", why or "the user approved")
+            return None
+        if decision is None:  # nobody to ask (a script, a pipe): no is the answer
+            self.record(tool, args, "denied", "policy", "no one was there to approve it" + (f"; {why}" if why else ""))
+        else:
+            self.record(tool, args, "denied", "user", why or "the user declined")
+        return f"not approved: the user declined {tool}"
+
+    def refuse(self, tool: str, args: dict[str, Any], error: ToolInputError) -> ToolInputError:
+        self.record(tool, args, "refused", "policy", str(error))
+        return error
+
+
+def _open_target(ctx: ToolContext, target: str) -> str:
+    """What open_path may open: an http(s) address as given, or the real path of a file in the indexed folders."""
+    text = target.strip() if isinstance(target, str) else ""
+    scheme = _SCHEME.match(text)
+    if scheme and len(scheme.group(1)) > 1:  # "C:" is a Windows drive, not a scheme
+        name = scheme.group(1).lower()
+        if name not in ("http", "https"):
+            raise ToolInputError(f"{name}: addresses cannot be opened; only http(s) web addresses and files in the "
+                                 "indexed folders can")
+        if not urlsplit(text).hostname or any(ch.isspace() or ord(ch) < 32 for ch in text):
+            raise ToolInputError(f"{text!r} is not a web address that can be opened")
+        return text
+    if ctx.index is None:
+        raise ToolInputError("no folders are indexed, so no file can be opened")
+    real = confine(text, files.root_paths(ctx.index))
+    if not real.exists():
+        raise ToolInputError(f"{target} does not exist (any more)")
+    return str(real)
 
 
 def _open_with_system(target: str) -> None:
@@ -62,6 +123,7 @@ def _open_with_system(target: str) -> None:
 
 def build_tools(ctx: ToolContext) -> list[BaseTool]:
     """The tools for ``ctx``; tools whose parts are missing (no index, no memory, no notes folder) are left out."""
+    gate = _Gate(ctx)
 
     def search_files(query: str, k: int = 5, file_type: str | None = None) -> str:
         """Search the user's indexed files. Returns the best matching passages with file, page and lines."""
@@ -110,17 +172,21 @@ def build_tools(ctx: ToolContext) -> list[BaseTool]:
     if ctx.memory is not None:
         memory = ctx.memory
 
-        def remember(fact: str) -> str:
-            """Store a fact the user asked you to remember."""
-            return f"remembered: {memory.add(fact).text}"
+        def remember(fact: str, state: State) -> str:
+            """Store a fact the user asked you to remember (asks the user first)."""
+            refused = gate.approve("remember", {"fact": fact}, state)
+            return refused or f"remembered: {memory.add(fact).text}"
 
         def recall(query: str) -> str:
             """Facts the user asked you to remember that relate to the query."""
             found = memory.recall(query, k=5)
             return "\n".join(r.memory.text for r in found) or "nothing remembered about that"
 
-        def forget(query: str) -> str:
-            """Forget the remembered facts the query clearly refers to."""
+        def forget(query: str, state: State) -> str:
+            """Forget the remembered facts the query clearly refers to (asks the user first)."""
+            refused = gate.approve("forget", {"query": query}, state)
+            if refused:
+                return refused
             gone = memory.forget_matching(query)
             return "forgot: " + "; ".join(m.text for m in gone) if gone else "nothing matching to forget"
 
@@ -129,20 +195,25 @@ def build_tools(ctx: ToolContext) -> list[BaseTool]:
     if ctx.notes_dir is not None:
         notes_dir = ctx.notes_dir
 
-        def write_note(title: str, text: str) -> str:
+        def write_note(title: str, text: str, state: State) -> str:
             """Save a note as a Markdown file in the user's Deskmate notes folder (asks the user first)."""
-            refused = _approved(ctx, "write_note", {"title": title, "text": text})
+            refused = gate.approve("write_note", {"title": title, "text": text}, state)
             return refused or f"saved {files.write_note(notes_dir, title, text)}"
 
         made.append(write_note)
 
-    def open_path(target: str) -> str:
-        """Open a file or a web address in the user's default application (asks the user first)."""
-        refused = _approved(ctx, "open_path", {"target": target})
+    def open_path(target: str, state: State) -> str:
+        """Open an indexed file or an http(s) web address in the user's default application (asks the user first)."""
+        args = {"target": target}
+        try:
+            where = _open_target(ctx, target)
+        except ToolInputError as exc:
+            raise gate.refuse("open_path", args, exc) from None
+        refused = gate.approve("open_path", args, state)
         if refused:
             return refused
-        (ctx.opener or _open_with_system)(target)
-        return f"opened {target}"
+        (ctx.opener or _open_with_system)(where)
+        return f"opened {where}"
 
     made.append(open_path)
     # A tool's failure (bad arguments, a refused path) goes back to the model as a message: ToolNode does that.

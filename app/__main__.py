@@ -4,4 +4,6 @@ from __future__ import annotations
 
 from app.cli import main
 
-raise SystemExit(main())
+# Guarded: local models run in spawned child processes, which import this module again under another name.
+if __name__ == "__main__":
+    raise SystemExit(main())

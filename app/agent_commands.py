@@ -15,12 +15,15 @@ from agents.graph import build_graph
 from agents.providers.registry import ModelRegistry
 from agents.routing import ModelRouter
 from agents.runner import ApprovalNeeded, DraftAnswer, Runner, TokenDelta, Trace, TurnDone, TurnFailed
+from agents.runner import Warning as SuspiciousText
 from agents.threads import ThreadStore
 from agents.toolset import ToolContext, build_tools
+from agents.traces import TraceStore
 from app.commands import open_index
 from app.console import emit, err, out
 from app.model_commands import open_models
 from app.settings import AppSettings, Paths
+from app.trace_commands import session_traces, trace_recorder
 from tools.errors import DeskmateError
 from tools.index.knowledge import KnowledgeIndex
 from tools.index.search import search
@@ -36,18 +39,22 @@ class Session:
     index: KnowledgeIndex
     registry: ModelRegistry
     memory: MemoryStore
+    traces: TraceStore | None = None  # None when trust.traces is off
 
 
 @contextmanager
 def open_session(settings: AppSettings, paths: Paths, model_name: str | None = None,
-                 registry: ModelRegistry | None = None) -> Iterator[Session]:
-    """The agent's composition root: index, models, memory, cache, tools and checkpointer wired into the ask graph."""
+                 registry: ModelRegistry | None = None, *, no_model: bool = False) -> Iterator[Session]:
+    """The agent's composition root: index, models, memory, cache, tools and checkpointer wired into the ask graph.
+
+    ``no_model`` leaves every model out: each answer is the deterministic one (``eval answers --no-model``).
+    """
     index = open_index(settings, paths)
     registry = registry or open_models(settings, paths)
     name = model_name or settings.models.default
     # --model pins one model; otherwise simple requests go to the default first, hard ones to models.large first.
-    router = ModelRouter(registry, name, None if model_name else settings.models.large,
-                         () if model_name else settings.models.fallbacks)
+    router = None if no_model else ModelRouter(registry, name, None if model_name else settings.models.large,
+                                               () if model_name else settings.models.fallbacks)
     checkpointer = open_checkpointer(paths.data_dir / "threads.sqlite3")
     memory = MemoryStore(paths.data_dir / "memory", index.embedder)
     cache = SemanticCache(paths.data_dir / "cache.sqlite3", index.embedder.embed)
@@ -58,18 +65,23 @@ def open_session(settings: AppSettings, paths: Paths, model_name: str | None = N
 
     # The policies dict is shared, not copied: "Always allow" chosen in the desktop app applies from the next call.
     tools = build_tools(ToolContext(search=retrieve, index=index, memory=memory, notes_dir=paths.data_dir / "notes",
-                                    policies=settings.agent.approvals))
-    graph = build_graph(retrieve, None, checkpointer, tools=tools, router=router.getters,
+                                    policies=settings.agent.approvals, audit_log=paths.data_dir / "audit.jsonl"))
+    graph = build_graph(retrieve, None, checkpointer, tools=tools,
+                        router=router.getters if router else lambda _question: [],
                         consent=settings.agent.approvals.get("remember", "ask"),
                         max_steps=settings.agent.max_steps,
                         cancel=lambda: runner_holder[0].cancel if runner_holder else None,
                         embed=index.embedder.embed, memory=memory, cache=cache, sources_exist=index.has_chunks)
     threads = ThreadStore(checkpointer)
-    runner = Runner(graph, on_turn=threads.touch)
+    traces = session_traces(settings, paths, registry.known_secrets)
+    runner = Runner(graph, on_turn=threads.touch, recorder=trace_recorder(traces, registry) if traces else None)
     runner_holder.append(runner)
     try:
-        yield Session(runner, threads, index, registry, memory)
+        yield Session(runner, threads, index, registry, memory, traces)
     finally:
+        if traces is not None:
+            traces.close()
+        registry.close()  # local models run apart end with the session
         checkpointer.conn.close()
         cache.close()
         index.close()
@@ -85,6 +97,8 @@ def _ask_user(request: ApprovalNeeded) -> bool:
     """A yes/no question on the terminal; anything but yes declines."""
     details = ", ".join(f"{k}={str(v)[:80]!r}" for k, v in request.args.items())
     err.print(f"Deskmate wants to run [bold]{request.tool}[/bold]({details}).", markup=True)
+    if request.reason:
+        err.print(f"Careful: {request.reason}. Allow it only if you asked for this.", markup=False, soft_wrap=True)
     return input("Allow it? [y/N] ").strip().lower() in ("y", "yes")
 
 
@@ -107,6 +121,9 @@ def _run_turn(runner: Runner, question: str, thread: str | None, interactive: bo
             traces.append(event.event.as_dict())
         elif isinstance(event, TurnFailed):
             raise DeskmateError(event.error)
+        elif isinstance(event, SuspiciousText):  # on stderr even with --json: the answer's reader must know
+            err.print(f"warning: {event.source} looks like it holds instructions to the model, so it was treated as "
+                      f"data: {'; '.join(event.reasons)}", markup=False, soft_wrap=True)
         elif isinstance(event, TurnDone):
             done = event
         elif show and isinstance(event, DraftAnswer):

@@ -79,6 +79,20 @@ def build_parser() -> argparse.ArgumentParser:
     retr.add_argument("--modes", default="fts,vector,hybrid", help="comma-separated (default fts,vector,hybrid)")
     retr.add_argument("--json", action="store_true")
     retr.add_argument("--run-file", type=Path, help="write a TREC run file per mode to OUT.MODE")
+    retr.add_argument("--gate", action="store_true",
+                      help="exit 1 when a mode's nDCG@10 drops more than the tolerance below its baseline")
+    retr.add_argument("--baseline", type=Path, help="the baseline file (default: resources/eval/baselines.json)")
+    retr.add_argument("--tolerance", type=float, default=0.02, help="allowed nDCG@10 drop (default 0.02)")
+    retr.add_argument("--update-baseline", action="store_true", help="store this run's figures as the baseline")
+    pers = esub.add_parser("personal", help="retrieval on the questions you rated (thumbs, right/wrong sources)")
+    pers.add_argument("--json", action="store_true")
+    pers.add_argument("--k", type=int, default=10, help="rank cut-off for MRR (default 10)")
+    answ = esub.add_parser("answers", help="answers of the real agent on an answer set (docs/ + questions.jsonl)")
+    answ.add_argument("--dataset", type=Path, required=True, help="folder with docs/ and questions.jsonl")
+    answ.add_argument("--json", action="store_true")
+    which = answ.add_mutually_exclusive_group()
+    which.add_argument("--model", help="a name from `deskmate models list` (default: models.default)")
+    which.add_argument("--no-model", action="store_true", help="deterministic answers only, no model")
 
     models = sub.add_parser("models", help="local and remote language models")
     msub = models.add_subparsers(dest="models_command", metavar="ACTION", required=True)
@@ -154,6 +168,22 @@ def build_parser() -> argparse.ArgumentParser:
     madd2.add_argument("text")
     mfor = mem.add_parser("forget", help="forget a memory by id")
     mfor.add_argument("id")
+
+    traces = sub.add_parser("traces", help="what happened in each turn: stored traces (span trees), usage stats")
+    trsub = traces.add_subparsers(dest="traces_command", metavar="ACTION", required=True)
+    trlist = trsub.add_parser("list", help="recent turns: id, time, mode, model, latency, tokens, question")
+    trlist.add_argument("--json", action="store_true")
+    trlist.add_argument("--limit", type=int, default=20, help="at most this many turns (default 20)")
+    trshow = trsub.add_parser("show", help="one turn's span tree with durations and key attributes")
+    trshow.add_argument("id")
+    trshow.add_argument("--json", action="store_true", help="the full record")
+    trstats = trsub.add_parser("stats", help="per day and per model: turns, latency, tokens, cache, fallbacks")
+    trstats.add_argument("--days", type=int, default=30)
+    trstats.add_argument("--json", action="store_true")
+
+    audit = sub.add_parser("audit", help="every side effect the assistant ran, was denied or was refused, oldest first")
+    audit.add_argument("--json", action="store_true")
+    audit.add_argument("--limit", type=int, default=50, help="the last N entries (default 50; 0 for all)")
     return parser
 
 
@@ -175,7 +205,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         settings, paths = load_settings(args.home)
-        configure_logging(paths.log_file, settings.log_level, verbose=args.verbose)
+        configure_logging(paths.log_file, settings.log_level, verbose=args.verbose, pii=settings.trust.redact_pii)
         log.debug("command %s with home %s", args.command, paths.data_dir)
         if args.command is None and (args.quick_ask is not None or args.minimized or has_display()):
             from app.gui.desktop import run_desktop  # Qt only for the app: the commands stay light

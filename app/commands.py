@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import tempfile
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -19,7 +18,6 @@ from app import model_commands
 from app.console import emit, err, out
 from app.settings import AppSettings, Paths
 from tools.errors import ConfigError, IndexBusy
-from tools.eval.retrieval import evaluate, write_run_file
 from tools.index.embedder import OnnxEmbedder
 from tools.index.knowledge import KnowledgeIndex, ProgressFn
 from tools.index.parsing import default_workers
@@ -61,7 +59,9 @@ def dispatch(args: argparse.Namespace, settings: AppSettings, paths: Paths) -> i
     if args.command == "search":
         return run_search(args, settings, paths)
     if args.command == "eval":
-        return run_eval(args, settings, paths)
+        from app import eval_commands
+
+        return eval_commands.run_eval(args, settings, paths)
     if args.command == "models":
         return model_commands.run_models(args, settings, paths)
     if args.command == "providers":
@@ -86,6 +86,14 @@ def dispatch(args: argparse.Namespace, settings: AppSettings, paths: Paths) -> i
         from app import agent_commands
 
         return agent_commands.run_memory(args, settings, paths)
+    if args.command == "traces":
+        from app import trace_commands
+
+        return trace_commands.run_traces(args, settings, paths)
+    if args.command == "audit":
+        from app import audit_commands
+
+        return audit_commands.run_audit(args, settings, paths)
     raise ConfigError(f"unknown command {args.command}")
 
 
@@ -231,28 +239,6 @@ def run_search(args: argparse.Namespace, settings: AppSettings, paths: Paths) ->
         if hit.heading:
             out.print(f"   {hit.heading}")
         out.print(f"   {hit.snippet}", markup=False)
-    return 0
-
-
-def run_eval(args: argparse.Namespace, settings: AppSettings, paths: Paths) -> int:
-    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
-    bad = [m for m in modes if m not in ("fts", "vector", "hybrid")]
-    if bad or not modes:
-        raise ConfigError(f"unknown mode(s) {', '.join(bad) or '(none)'}: use fts, vector, hybrid")
-    with tempfile.TemporaryDirectory(prefix="deskmate-eval-") as tmp, progress_bar(not args.json) as progress:
-        results = evaluate(lambda folder: open_index(settings, paths, folder), args.dataset, Path(tmp),
-                           modes, progress)
-    for result in results:
-        if args.run_file:
-            write_run_file(result.run, Path(f"{args.run_file}.{result.mode}"), f"deskmate-{result.mode}")
-    if args.json:
-        emit({"dataset": str(args.dataset), "results": [r.as_dict() for r in results]})
-        return 0
-    table = Table("mode", "nDCG@10", "Recall@10", "Recall@100", "MRR@10", "queries", title=str(args.dataset))
-    for r in results:
-        table.add_row(r.mode, f"{r.ndcg_at_10:.3f}", f"{r.recall_at_10:.3f}", f"{r.recall_at_100:.3f}",
-                      f"{r.mrr_at_10:.3f}", str(r.queries))
-    out.print(table)
     return 0
 
 

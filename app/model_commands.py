@@ -19,6 +19,7 @@ from agents.providers import catalog, default_model
 from agents.providers.completion import complete
 from agents.providers.errors import ModelNotInstalled
 from agents.providers.genai import GenAIModel, RuntimeOptions
+from agents.providers.outbound import OutboundPolicy
 from agents.providers.registry import ModelRegistry
 from agents.providers.spec import ModelSpec
 from app.console import emit, err, out
@@ -29,8 +30,13 @@ from tools.errors import ConfigError
 log = logging.getLogger(__name__)
 
 
-def open_models(settings: AppSettings, paths: Paths, secrets: SecretStore | None = None) -> ModelRegistry:
-    """The composition root of the models: the embedded default plus the user's catalogue, keys from the keychain."""
+def open_models(settings: AppSettings, paths: Paths, secrets: SecretStore | None = None, *,
+                separate_process: bool = False) -> ModelRegistry:
+    """The composition root of the models: the embedded default plus the user's catalogue, keys from the keychain.
+
+    ``separate_process`` runs local models in a child process: the desktop app needs it, because the runtime holds
+    Python's GIL through each native call and would freeze the window for seconds during prefill.
+    """
     store = secrets or KeyringSecretStore()
 
     def lookup(name: str) -> str | None:
@@ -43,7 +49,9 @@ def open_models(settings: AppSettings, paths: Paths, secrets: SecretStore | None
 
     builtin = default_model.spec(paths.models_dir, settings.models.default_precision)
     specs = [builtin, *catalog.load(paths.models_catalog)]
-    return ModelRegistry(specs, settings.models.limits(), secrets=lookup)
+    # Remote models are sent nothing unredacted: secrets always, personal data too when trust.redact_pii says so.
+    limits = dataclasses.replace(settings.models.limits(), separate_process=separate_process)
+    return ModelRegistry(specs, limits, secrets=lookup, outbound=OutboundPolicy(pii=settings.trust.redact_pii))
 
 
 def run_models(args: argparse.Namespace, settings: AppSettings, paths: Paths) -> int:

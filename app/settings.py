@@ -120,7 +120,8 @@ Approval = Literal["ask", "always", "never"]
 
 
 def _default_approvals() -> dict[str, Approval]:
-    return {"write_note": "ask", "open_path": "ask"}
+    # Reads run without asking; every tool that writes, opens or leaves the machine asks (a missing key asks too).
+    return {"write_note": "ask", "open_path": "ask", "remember": "ask", "forget": "ask"}
 
 
 class AgentSettings(BaseModel):
@@ -143,6 +144,18 @@ class DesktopSettings(BaseModel):
     watch_folders: bool = Field(True, description="Keep the index fresh while the app runs.")
 
 
+class TrustSettings(BaseModel):
+    """What Deskmate keeps about each turn, and what it masks in what it keeps or sends."""
+
+    traces: bool = Field(True, description="Store a trace of every turn in traces.sqlite3 (`deskmate traces`).")
+    trace_max_turns: int = Field(5000, ge=1, description="Keep at most this many turns' traces.")
+    trace_max_days: float = Field(90.0, gt=0, description="Drop traces older than this many days.")
+    redact_documents: bool = Field(False, description="Withhold document text (questions, answers, quotes, "
+                                                      "snippets, what a remote model was sent) from traces.")
+    redact_pii: bool = Field(False, description="Also mask emails, phone, IBAN and card numbers in traces and in "
+                                                "what remote models are sent (secrets are always masked).")
+
+
 class AppSettings(BaseSettings):
     """Read once at start-up and passed down; nothing else reads the environment."""
 
@@ -155,6 +168,7 @@ class AppSettings(BaseSettings):
     models: ModelSettings = Field(default_factory=ModelSettings)
     agent: AgentSettings = Field(default_factory=AgentSettings)
     desktop: DesktopSettings = Field(default_factory=DesktopSettings)
+    trust: TrustSettings = Field(default_factory=TrustSettings)
 
     @classmethod
     def settings_customise_sources(

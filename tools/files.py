@@ -1,10 +1,13 @@
 """File tools over the knowledge index: read part of an indexed file, list recent files, write a note.
 
-Reading is confined to the indexed roots: a path outside them is refused, whatever the model asks for.
+Reading is confined to the indexed roots by the path sandbox (sandbox.py): a path outside them, through a link or
+with ``..``, is refused, whatever the model asks for. Notes are written only inside the notes folder, never over an
+existing file or through a link.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from dataclasses import dataclass
@@ -14,6 +17,7 @@ from tools.calc import ToolInputError
 from tools.index.document import ParseError
 from tools.index.knowledge import KnowledgeIndex
 from tools.index.parsers import parse_file
+from tools.sandbox import confine, inside
 
 MAX_READ_CHARS = 6000
 TEXT_SUFFIXES = frozenset({".txt", ".md", ".markdown", ".rst", ".py", ".js", ".ts", ".java", ".c", ".h", ".cpp", ".go",
@@ -30,17 +34,15 @@ class FileExcerpt:
     truncated: bool
 
 
-def _inside_roots(index: KnowledgeIndex, path: str) -> Path:
-    target = Path(path).expanduser().resolve()  # resolved, so ".." and links cannot step outside a root
-    if index.root_of(str(target)) is None:
-        raise ToolInputError(f"{path} is not inside an indexed folder; only indexed files can be read")
-    return target
+def root_paths(index: KnowledgeIndex) -> list[str]:
+    """The indexed roots, as the sandbox takes them."""
+    return [root.path for root in index.roots()]
 
 
 def read_file(index: KnowledgeIndex, path: str, page: int | None = None, line_start: int | None = None,
               line_end: int | None = None) -> FileExcerpt:
     """Text of an indexed file: one page (PDF), a line range, or the start of the file."""
-    target = _inside_roots(index, path)
+    target = confine(path, root_paths(index))
     if not target.is_file():
         raise ToolInputError(f"{path} does not exist (any more)")
     if page is not None or target.suffix.lower() not in TEXT_SUFFIXES:
@@ -64,20 +66,41 @@ def read_file(index: KnowledgeIndex, path: str, page: int | None = None, line_st
 
 
 def list_recent_files(index: KnowledgeIndex, limit: int = 10) -> list[tuple[str, float]]:
-    """The most recently modified indexed files: (path, modified time in epoch seconds), newest first."""
+    """The most recently modified indexed files: (path, modified time in epoch seconds), newest first.
+
+    Only files ``read_file`` would read are listed: one reached through a link that leads outside the roots is not.
+    """
     states = index.manifest.files(index.active_generation)
     recent = sorted((s for s in states.values() if s.status == "indexed"), key=lambda s: s.mtime_ns, reverse=True)
-    return [(s.path, s.mtime_ns / 1e9) for s in recent[: max(1, min(limit, 100))]]
+    roots, wanted = root_paths(index), max(1, min(limit, 100))
+    listed: list[tuple[str, float]] = []
+    for state in recent:
+        if len(listed) == wanted:
+            break
+        if inside(state.path, roots) and inside(os.path.realpath(state.path), roots):
+            listed.append((state.path, state.mtime_ns / 1e9))
+    return listed
 
 
 def write_note(folder: Path, title: str, text: str) -> Path:
-    """Save a Markdown note in ``folder`` (never overwriting one); returns its path."""
+    """Save a Markdown note in ``folder`` (never overwriting a file, never through a link); returns its path.
+
+    The file name is made from the title's letters and digits only, so no title can name a place outside ``folder``.
+    """
+    if "\x00" in title or "\x00" in text:
+        raise ToolInputError("a note cannot contain NUL bytes")
     slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:60] or "note"
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{time.strftime('%Y-%m-%d')}-{slug}.md"
-    n = 1
-    while target.exists():
-        n += 1
-        target = folder / f"{time.strftime('%Y-%m-%d')}-{slug}-{n}.md"
-    target.write_text(f"# {title.strip() or 'Note'}\n\n{text.strip()}\n", encoding="utf-8")
-    return target
+    body = f"# {title.strip() or 'Note'}\n\n{text.strip()}\n".encode()
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    stem = f"{time.strftime('%Y-%m-%d')}-{slug}"
+    for n in range(1, 1000):
+        target = folder / (f"{stem}.md" if n == 1 else f"{stem}-{n}.md")
+        try:
+            fd = os.open(target, flags, 0o644)  # O_EXCL: an existing file or link (even a dangling one) is skipped
+        except FileExistsError:
+            continue
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(body)
+        return target
+    raise ToolInputError(f"too many notes named {stem!r} today; choose another title")

@@ -25,6 +25,7 @@ class Limits:
     threads: int | None = None
     local_context_tokens: int = 4096
     max_tokens: int = 512
+    separate_process: bool = False  # run local models in a child process (the desktop app: its GUI never stalls)
 
 
 __all__ = ["Device", "Limits"]

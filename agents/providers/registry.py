@@ -20,9 +20,11 @@ from agents.providers import openai_compat
 from agents.providers.errors import ModelNotInstalled, ProviderError
 from agents.providers.fake import FakeChatModel
 from agents.providers.genai import GenAIModel, RuntimeOptions
+from agents.providers.genai_process import GenAIProcessModel
 from agents.providers.health import CircuitBreaker, GuardedChatModel
 from agents.providers.limits import Limits
 from agents.providers.local import LocalChatModel
+from agents.providers.outbound import Outbound, OutboundPolicy
 from agents.providers.spec import ModelSpec
 from tools.errors import ConfigError, DeskmateError
 
@@ -66,17 +68,21 @@ def _local_factory(spec: ModelSpec, registry: ModelRegistry) -> tuple[BaseChatMo
 
 def _openai_factory(spec: ModelSpec, registry: ModelRegistry) -> tuple[BaseChatModel, bool]:
     key = registry.secret(spec)
-    return openai_compat.make_chat_model(spec, key, registry.limits.first_token_timeout_s), False
+    return openai_compat.make_chat_model(spec, key, registry.limits.first_token_timeout_s, registry.outbound), False
 
 
 class ModelRegistry:
     """Specs by name, plus the chat models built from them (cached, so a local model stays loaded between turns)."""
 
     def __init__(
-        self, specs: list[ModelSpec], limits: Limits | None = None, secrets: SecretLookup | None = None
+        self, specs: list[ModelSpec], limits: Limits | None = None, secrets: SecretLookup | None = None,
+        outbound: OutboundPolicy | None = None,
     ) -> None:
         self.limits = limits or Limits()
         self._secrets = secrets or (lambda _name: None)
+        self._known: set[str] = set()  # the key values read so far: redacted wherever they might be written
+        # What remote models are sent passes through here (redaction, and the log of the last payloads sent).
+        self.outbound = Outbound(outbound, known=self.known_secrets)
         self._specs: dict[str, ModelSpec] = {}
         self._factories: dict[str, Factory] = {
             "onnx": _local_factory,
@@ -126,7 +132,28 @@ class ModelRegistry:
         if not spec.key_name:
             return None
         value = self._secrets(spec.key_name)
+        if value:
+            with self._lock:
+                self._known.add(value)
         return SecretStr(value) if value else None
+
+    def known_secrets(self) -> tuple[str, ...]:
+        """The API key values this registry has read: storage and remote requests mask them wherever they occur."""
+        with self._lock:
+            return tuple(self._known)
+
+    def execution_provider(self, name: str) -> str | None:
+        """Where ``name`` runs, if known without loading or calling it: "remote", a local device, or the kind."""
+        spec = self._specs.get(name)
+        if spec is None:
+            return None
+        if spec.kind == "openai":
+            return "remote"
+        if spec.kind == "onnx":
+            with self._lock:
+                runtime = self._runtimes.get(spec.path.resolve()) if spec.path else None
+            return runtime.execution_provider if runtime is not None else None
+        return spec.kind
 
     def runtime(self, spec: ModelSpec) -> GenAIModel:
         """The loaded-on-first-use runtime for a local model folder, shared by every model name that points at it."""
@@ -135,8 +162,17 @@ class ModelRegistry:
             path = spec.path.resolve()
             if path not in self._runtimes:
                 options = RuntimeOptions(device=self.limits.device, threads=self.limits.threads)
-                self._runtimes[path] = GenAIModel(path, options, name=spec.name)
+                runtime = GenAIProcessModel if self.limits.separate_process else GenAIModel
+                self._runtimes[path] = runtime(path, options, name=spec.name)
             return self._runtimes[path]
+
+    def close(self) -> None:
+        """Stop the child processes of local models run apart (see genai_process.py); in-process ones just go."""
+        with self._lock:
+            runtimes, self._runtimes = list(self._runtimes.values()), {}
+        for runtime in runtimes:
+            if isinstance(runtime, GenAIProcessModel):
+                runtime.close()
 
     # -- models ----------------------------------------------------------------------------------------------------
 

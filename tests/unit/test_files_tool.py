@@ -29,10 +29,11 @@ def test_read_file_returns_the_asked_lines(indexed) -> None:  # type: ignore[no-
     assert (excerpt.text, excerpt.line_start, excerpt.line_end) == ("line three\nline four", 3, 4)
 
 
-@pytest.mark.parametrize("name", ["secret.txt", "docs/../secret.txt"])
-def test_read_file_refuses_paths_outside_the_indexed_roots(indexed, name: str) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize(("name", "why"), [("secret.txt", "not inside an indexed folder"),
+                                          ("docs/../secret.txt", "contains '..'")])
+def test_read_file_refuses_paths_outside_the_indexed_roots(indexed, name: str, why: str) -> None:  # type: ignore[no-untyped-def]
     index, root = indexed
-    with pytest.raises(ToolInputError, match="not inside an indexed folder"):
+    with pytest.raises(ToolInputError, match=why):
         files.read_file(index, str(root.parent / name))
 
 

@@ -108,3 +108,30 @@ def test_deep_nesting_does_not_recurse(tmp_path: Path) -> None:
     path = tmp_path / "deep.html"
     path.write_text("<span>" * 3000 + "deep text" + "</span>" * 3000, encoding="utf-8")
     assert texts(parse_file(path).blocks) == ["deep text"]
+
+
+HIDDEN = """<html><body>
+<h1>Supplier <span style="display:none">secret heading words</span></h1>
+<p>Paper costs 5.90 euros per ream.</p>
+<p style="color:#ffffff; background-color:#FFF">white on white words</p>
+<div style="display: none !important"><p>display none words</p></div>
+<span style="font-size:0">zero size words</span>
+<p style="visibility:hidden">invisible words</p>
+<p hidden>hidden attribute words</p>
+<p style="opacity:0">transparent words</p>
+<table bgcolor="#000000"><tr><td><font color="#000">black on black words</font></td><td>cell words</td></tr></table>
+<p style="color:white; background:#123456">white on blue stays</p>
+<p style="color:#ffffff">white text on an undeclared background stays (a stylesheet may make it visible)</p>
+</body></html>"""
+
+
+def test_text_a_reader_cannot_see_is_not_indexed(tmp_path: Path) -> None:
+    path = tmp_path / "hidden.html"
+    path.write_text(HIDDEN, encoding="utf-8")
+    doc = parse_file(path)
+    joined = " ".join(texts(doc.blocks)) + " ".join(h for b in doc.blocks for h in b.heading_path)
+    assert "Paper costs 5.90 euros per ream." in joined and "white on blue stays" in joined
+    assert "cell words" in joined and "white text on an undeclared background stays" in joined
+    for hidden in ("secret heading", "white on white", "display none", "zero size", "invisible", "hidden attribute",
+                   "transparent", "black on black"):
+        assert hidden not in joined, hidden

@@ -1,4 +1,9 @@
-"""HTML pages (and EPUB chapters): visible text as paragraph, code and table blocks under their headings."""
+"""HTML pages (and EPUB chapters): visible text as paragraph, code and table blocks under their headings.
+
+Visible means what a reader of the page sees: comments, scripts, styles and elements hidden by inline styling
+(display:none, font-size:0, text coloured like its background; see visibility.py) are dropped, so hidden text
+never reaches the index, and through it the model.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ from bs4.element import CData, NavigableString, PageElement, PreformattedString,
 from tools.index.document import Block, BlockKind, ParseBudget, ParsedDocument, ParseError
 from tools.index.parsers.decoding import check_chars, looks_binary, read_bytes
 from tools.index.parsers.lines import clip_title
+from tools.index.parsers.visibility import background_of, declarations, hidden_by
 
 _DROP = frozenset({"script", "style", "noscript", "template", "head", "title", "iframe", "object", "canvas", "svg"})
 # Elements that start a new block; anything else (span, a, em, custom elements...) flows inside the current one.
@@ -151,15 +157,57 @@ class _Collector:
         self.flush()
 
 
-def html_content(markup: bytes | str, budget: ParseBudget) -> HtmlContent:
-    """Extract the blocks of one HTML document; byte input is decoded as its BOM or <meta charset> declares."""
+def _hidden_reason(tag: Tag, page_background: str) -> str | None:
+    props = declarations(str(tag.get("style") or ""))
+    text_colour = props.get("color") or (str(tag.get("color") or "") if tag.name == "font" else "")
+    background = ""
+    if text_colour:  # the nearest background declared on the element or above it
+        for node in (tag, *tag.parents):
+            background = background_of(declarations(str(node.get("style") or "")), str(node.get("bgcolor") or ""))
+            if background:
+                break
+    return hidden_by(props, hidden_attr=tag.has_attr("hidden"), text_colour=text_colour,
+                     background=background or page_background)
+
+
+def _take_hidden(soup: BeautifulSoup, page_background: str) -> list[tuple[str, str]]:
+    """Remove the elements a reader cannot see from ``soup``; (why, their text) for each, outermost first."""
+    styled = soup.find_all(lambda t: t.has_attr("style") or t.has_attr("hidden") or (t.name == "font"
+                                                                                      and t.has_attr("color")))
+    taken: list[tuple[str, str]] = []
+    for tag in styled:
+        if tag.decomposed:
+            continue  # inside an element already taken
+        why = _hidden_reason(tag, page_background)
+        if why:
+            taken.append((why, " ".join(tag.get_text(" ").split())))
+            tag.decompose()
+    return taken
+
+
+def _soup(markup: bytes | str) -> BeautifulSoup:
     with warnings.catch_warnings():
         # bs4 warns about markup that looks like a file name or like XML; for a file we were asked to read as
         # HTML neither is actionable, and under warnings-as-errors it would turn a fine document into a failure.
         warnings.simplefilter("ignore", MarkupResemblesLocatorWarning)
         warnings.simplefilter("ignore", XMLParsedAsHTMLWarning)
-        soup = BeautifulSoup(markup, "html.parser")
+        return BeautifulSoup(markup, "html.parser")
+
+
+def hidden_text(markup: str, page_background: str = "#ffffff") -> list[tuple[str, str]]:
+    """(why, text) for each element of a piece of markup that a reader cannot see (the injection guard's view).
+
+    Unlike indexing, which cannot know a stylesheet's colours and so keeps white text on an undeclared background,
+    this assumes a white page: a hint, not a removal.
+    """
+    return _take_hidden(_soup(markup), page_background)
+
+
+def html_content(markup: bytes | str, budget: ParseBudget) -> HtmlContent:
+    """Extract the blocks of one HTML document; byte input is decoded as its BOM or <meta charset> declares."""
+    soup = _soup(markup)
     title_tag = soup.find("title")
+    _take_hidden(soup, page_background="")
     collector = _Collector(budget)
     collector.walk(soup)
     if isinstance(title_tag, Tag):

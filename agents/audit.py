@@ -1,0 +1,86 @@
+"""The audit log: one JSON line per side-effecting action the agent ran, was denied, or was refused by policy.
+
+The file (``data_dir/audit.jsonl``) is only ever appended to: each entry is one ``write`` on a descriptor opened with
+O_APPEND and synced to disk before the action goes ahead, so a crash loses no entry and no entry is ever rewritten.
+Long argument values are cut (a note's text is kept to its first 200 characters) so the log stays readable.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections import deque
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+VALUE_CHARS = 200
+
+Decision = Literal["allowed", "denied", "refused"]
+DecidedBy = Literal["user", "policy"]
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    time: str  # ISO 8601, UTC
+    thread: str | None
+    tool: str
+    arguments: dict[str, Any]
+    decision: Decision
+    decided_by: DecidedBy
+    reason: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _short(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > VALUE_CHARS:
+        return f"{value[:VALUE_CHARS]}... ({len(value)} characters)"
+    if isinstance(value, dict):
+        return {str(k): _short(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_short(v) for v in value]
+    return value
+
+
+class AuditLog:
+    """Appends entries to one JSON Lines file and reads the latest back; safe to share between threads."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+
+    def record(self, thread: str | None, tool: str, arguments: dict[str, Any], decision: Decision,
+               decided_by: DecidedBy, reason: str) -> AuditEntry:
+        """Append one entry (the time is now) and return it."""
+        entry = AuditEntry(time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), thread, tool, _short(arguments),
+                           decision, decided_by, reason)
+        self.append(entry)
+        return entry
+
+    def append(self, entry: AuditEntry) -> None:
+        line = (json.dumps(entry.as_dict(), ensure_ascii=False, default=str) + "\n").encode("utf-8")
+        with self._lock:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                os.write(fd, line)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+    def read(self, limit: int | None = None) -> list[AuditEntry]:
+        """The last ``limit`` entries (all without a limit), oldest first; lines that do not parse are skipped."""
+        if not self.path.exists():
+            return []
+        rows: deque[AuditEntry] = deque(maxlen=limit if limit and limit > 0 else None)
+        with self.path.open(encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                try:
+                    rows.append(AuditEntry(**json.loads(line)))
+                except (ValueError, TypeError):
+                    continue  # a line cut short by a full disk: the rest of the log still reads
+        return list(rows)
