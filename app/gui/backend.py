@@ -28,7 +28,8 @@ def default_opener(backend: Backend) -> contextlib.AbstractContextManager[Sessio
     from app.agent_commands import open_session
     from app.model_commands import open_models
 
-    registry = open_models(backend.settings, backend.paths, backend.secrets)
+    # Local models in a child process: their native calls hold the GIL for seconds and would freeze the window.
+    registry = open_models(backend.settings, backend.paths, backend.secrets, separate_process=True)
     return open_session(backend.settings, backend.paths, registry=registry)
 
 

@@ -37,6 +37,7 @@ TOOL_ACTIONS = {
     "write_note": "save a note in Deskmate's notes folder",
     "open_path": "open a file or a web address with your system's default application",
     "remember": "remember a fact about you for later conversations",
+    "forget": "forget facts it remembered about you",
 }
 
 
@@ -101,7 +102,8 @@ class ApprovalWidget(QFrame):
         layout = QVBoxLayout(self)
         action = TOOL_ACTIONS.get(request.tool, "run a tool with side effects")
         details = "\n".join(f"  {key}: {str(value)[:200]}" for key, value in request.args.items())
-        self.text = QLabel(f"Deskmate wants to {action} ({request.tool}):\n{details}")
+        careful = f"\nCareful: {request.reason}. Allow it only if you asked for this." if request.reason else ""
+        self.text = QLabel(f"Deskmate wants to {action} ({request.tool}):\n{details}{careful}")
         self.text.setWordWrap(True)
         self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.text)
@@ -130,6 +132,8 @@ class TurnWidget(QFrame):
     """One question and its answer: draft first, then the streamed model answer, then sources and mode."""
 
     cite_clicked = Signal(object)  # the Citation
+    feedback_changed = Signal(str, object, dict)  # trace id, "up" | "down" | None, {path: "right" | "wrong"}
+    why_requested = Signal(str)  # trace id
 
     def __init__(self, question: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -137,6 +141,8 @@ class TurnWidget(QFrame):
         self.citations: list[Citation] = []
         self.streamed = ""
         self.done: TurnDone | None = None
+        self.rating: str | None = None
+        self.verdicts: dict[str, str] = {}
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         self.question = QLabel(question)
@@ -163,7 +169,28 @@ class TurnWidget(QFrame):
         self.badge.setStyleSheet("border: 1px solid palette(mid); border-radius: 6px; padding: 1px 6px;")
         self.badge.hide()
         footer.addWidget(self.badge)
+        self.warning = QLabel("")
+        self.warning.setWordWrap(True)
+        self.warning.setAccessibleName("Warning about the sources")
+        self.warning.setStyleSheet("color: #b45309;")
+        self.warning.hide()
+        layout.insertWidget(layout.count(), self.warning)
         footer.addStretch(1)
+        self.up = QPushButton("👍")
+        self.down = QPushButton("👎")
+        self.why = QPushButton("Why?")
+        for button, name, tip in ((self.up, "Good answer", "A good answer (kept in your personal evaluation)"),
+                                  (self.down, "Bad answer", "A bad answer (kept in your personal evaluation)"),
+                                  (self.why, "Why this answer", "How this answer was made: its stored trace")):
+            button.setAccessibleName(name)
+            button.setToolTip(tip)
+            button.setEnabled(False)  # until the turn is done and its trace stored
+            footer.addWidget(button)
+        self.up.setCheckable(True)
+        self.down.setCheckable(True)
+        self.up.clicked.connect(lambda: self._rate("up" if self.up.isChecked() else None))
+        self.down.clicked.connect(lambda: self._rate("down" if self.down.isChecked() else None))
+        self.why.clicked.connect(lambda: self.why_requested.emit(self.trace_id or ""))
         self.copy = QPushButton("Copy")
         self.copy.setAccessibleName("Copy answer")
         self.copy.setToolTip("Copy the answer as Markdown, with its sources")
@@ -209,10 +236,42 @@ class TurnWidget(QFrame):
         self.badge.setText(text)
         self.badge.setToolTip(tip)
         self.badge.show()
+        has_trace = bool(self.trace_id)
+        for button in (self.up, self.down, self.why):
+            button.setEnabled(has_trace)
+        if done.warnings:
+            self.show_warning(done.warnings)
         set_aside = done.mode != "llm" and bool(self.streamed)
         self.status.setText("The model's answer was set aside; the answer from your files stands." if set_aside
                             else "")
         self.status.setVisible(bool(self.status.text()))
+
+    @property
+    def trace_id(self) -> str | None:
+        return getattr(self.done, "trace_id", None) if self.done is not None else None
+
+    def show_warning(self, warnings: list[dict[str, Any]]) -> None:
+        """Sources that looked like instructions to the model: they were treated as data, and the user should know."""
+        where = "; ".join(f"{w.get('source', '?')}: {', '.join(w.get('reasons', []))}" for w in warnings)
+        self.warning.setText(f"⚠ Some sources contain text that looks like instructions to the model; it was treated "
+                             f"as data, not followed. {where}")
+        self.warning.show()
+
+    def _rate(self, rating: str | None) -> None:
+        self.rating = rating
+        self.up.setChecked(rating == "up")
+        self.down.setChecked(rating == "down")
+        if self.trace_id:
+            self.feedback_changed.emit(self.trace_id, rating, dict(self.verdicts))
+
+    def judge_source(self, citation: Citation, verdict: str | None) -> None:
+        """The user says this source was right (or wrong) for the question: kept for the personal evaluation."""
+        if verdict is None:
+            self.verdicts.pop(citation.path, None)
+        else:
+            self.verdicts[citation.path] = verdict
+        if self.trace_id:
+            self.feedback_changed.emit(self.trace_id, self.rating, dict(self.verdicts))
 
     def fail(self, message: str) -> None:
         self._render.stop()
@@ -247,8 +306,22 @@ class TurnWidget(QFrame):
             chip.setAccessibleName(f"Source {number}: {citation.where()}")
             chip.setStyleSheet("border: 1px solid palette(mid); border-radius: 8px; padding: 2px 8px;")
             chip.clicked.connect(lambda _=False, c=citation: self.cite_clicked.emit(c))
+            chip.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+            chip.customContextMenuRequested.connect(lambda _pos, c=citation, b=chip: self._chip_menu(c, b))
             self.sources.addWidget(chip)
         self.sources.addStretch(1)
+
+    def _chip_menu(self, citation: Citation, chip: QPushButton) -> None:
+        from PySide6.QtWidgets import QMenu
+
+        menu = QMenu(chip)
+        menu.addAction("&Open", lambda: self.cite_clicked.emit(citation))
+        if self.trace_id:
+            menu.addSeparator()
+            menu.addAction("This source was &right", lambda: self.judge_source(citation, "right"))
+            menu.addAction("This source was &wrong", lambda: self.judge_source(citation, "wrong"))
+            menu.addAction("&Clear my verdict", lambda: self.judge_source(citation, None))
+        menu.popup(chip.mapToGlobal(chip.rect().bottomLeft()))
 
     def copy_answer(self) -> None:
         text = self.answer.markdown_text
@@ -275,6 +348,8 @@ class ChatView(QScrollArea):
     """The turns of one thread, newest at the bottom, following the stream while the user has not scrolled up."""
 
     cite_clicked = Signal(object)
+    feedback_changed = Signal(str, object, dict)
+    why_requested = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -299,6 +374,8 @@ class ChatView(QScrollArea):
     def add_turn(self, question: str) -> TurnWidget:
         turn = TurnWidget(question)
         turn.cite_clicked.connect(self.cite_clicked)
+        turn.feedback_changed.connect(self.feedback_changed)
+        turn.why_requested.connect(self.why_requested)
         self.empty.hide()
         self._layout.insertWidget(self._layout.count() - 1, turn)
         self.turns.append(turn)

@@ -117,6 +117,8 @@ class MainWindow(QMainWindow):
         column.addLayout(self.first_run_slot)
         self.chat = ChatView()
         self.chat.cite_clicked.connect(self.open_citation)
+        self.chat.feedback_changed.connect(self.save_feedback)
+        self.chat.why_requested.connect(self.show_trace)
         column.addWidget(self.chat, 1)
         row = QHBoxLayout()
         self.input = QuestionEdit()
@@ -176,6 +178,7 @@ class MainWindow(QMainWindow):
         self.stop_action = action(go, "S&top answering", self.turns.stop, "Esc")
         tools = bar.addMenu("&Tools")
         action(tools, "&Index manager…", self.show_index_manager, "Ctrl+I")
+        action(tools, "Usage &dashboard…", self.show_dashboard, "Ctrl+D")
         action(tools, "&Settings…", lambda: self.show_settings("models"), QKeySequence.StandardKey.Preferences)
         if QKeySequence(QKeySequence.StandardKey.Preferences).isEmpty():
             action(tools, "Settings (shortcut)", lambda: self.show_settings("models"), "Ctrl+,").setVisible(False)
@@ -271,6 +274,7 @@ class MainWindow(QMainWindow):
 
     def _turn_event(self, event: object) -> None:
         from agents.runner import Degraded, DraftAnswer, TokenDelta, ToolStarted, TurnDone, TurnFailed
+        from agents.runner import Warning as SuspiciousText
 
         turn = self.chat.current
         if turn is None:
@@ -285,6 +289,10 @@ class MainWindow(QMainWindow):
             self.banner.show_message(f"Running without a model: {event.reason}. Answers quote your files directly.")
         elif isinstance(event, TurnFailed):
             turn.fail(event.error)
+        elif isinstance(event, SuspiciousText):
+            name = event.source.replace("\\", "/").rsplit("/", 1)[-1]
+            self.banner.show_message(f"Careful: {name} holds text that looks like instructions to an AI model. "
+                                     "It was given to the model as data, and any action this turn asks you first.")
         elif isinstance(event, TurnDone):
             kind = self.backend.model_kind(event.model)
             turn.finish(event, kind)
@@ -329,6 +337,44 @@ class MainWindow(QMainWindow):
         else:
             self.open_external(QUrl.fromLocalFile(citation.path))
 
+    # -- feedback and traces ----------------------------------------------------------------------------------
+
+    def save_feedback(self, trace_id: str, rating: object, sources: dict[str, str]) -> None:
+        def save() -> None:
+            traces = self.backend.session().traces
+            if traces is not None:
+                traces.set_feedback(trace_id, rating if isinstance(rating, str) else None, sources)
+
+        self.tasks.run(save, on_done=lambda _: self.statusBar().showMessage("Thanks: feedback kept locally", 3000),
+                       lane="agent")
+
+    def show_trace(self, trace_id: str) -> None:
+        """"Why this answer": the turn's stored trace as a tree."""
+        from app.gui.trace_view import TraceDialog
+
+        def read() -> Any:
+            traces = self.backend.session().traces
+            return None if traces is None else traces.get(trace_id)
+
+        def show(trace: Any) -> None:
+            if trace is None:
+                self.banner.show_message("Traces are turned off (trust.traces = false), so there is nothing to show.")
+                return
+            dialog = TraceDialog(trace, self)
+            dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            dialog.show()
+            self.trace_dialog = dialog
+
+        self.tasks.run(read, on_done=show, lane="agent")
+
+    def show_dashboard(self) -> None:
+        from app.gui.dashboard import DashboardDialog
+
+        if getattr(self, "dashboard", None) is None:
+            self.dashboard = DashboardDialog(self.backend, self.tasks, self)
+        self.dashboard.show()
+        self.dashboard.raise_()
+
     # -- other windows -----------------------------------------------------------------------------------------
 
     def show_index_manager(self) -> None:
@@ -370,7 +416,7 @@ class MainWindow(QMainWindow):
             "Enter: send · Shift+Enter: new line · Esc: stop answering\n"
             "Ctrl+N: new conversation · Ctrl+F: search conversations · Ctrl+L: focus the question\n"
             "Ctrl+E: export · F2: rename · Delete: delete conversation\n"
-            "Ctrl+I: index manager · Ctrl+,: settings · Ctrl+Q: quit\n"
+            "Ctrl+I: index manager · Ctrl+D: usage dashboard · Ctrl+,: settings · Ctrl+Q: quit\n"
             "Quick ask from anywhere: the shortcut set in Settings › Quick ask"))
 
     # -- closing ---------------------------------------------------------------------------------------------------

@@ -26,7 +26,8 @@ from PySide6.QtWidgets import (
 from app.gui.autostart import autostart_supported
 from app.settings import AppSettings
 
-TOOL_LABELS = {"write_note": "&Write notes", "open_path": "&Open files and folders", "remember": "&Remember facts"}
+TOOL_LABELS = {"write_note": "&Write notes", "open_path": "&Open files and web addresses",
+               "remember": "&Remember facts", "forget": "&Forget remembered facts"}
 APPROVALS = (("Ask", "ask"), ("Always allow", "always"), ("Never", "never"))
 PREFILLS = (("Nothing", "none"), ("The selected text", "selection"), ("The clipboard", "clipboard"))
 THEMES = (("System", "system"), ("Light", "light"), ("Dark", "dark"))

@@ -37,6 +37,11 @@ class ApprovalRequest:
         return self.request.args
 
     @property
+    def reason(self) -> str:
+        """Why this request needs a closer look (e.g. the turn read text that looks like instructions), or ""."""
+        return str(getattr(self.request, "reason", "") or "")
+
+    @property
     def answered(self) -> bool:
         return self._answered.is_set()
 

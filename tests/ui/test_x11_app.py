@@ -90,7 +90,9 @@ def remote(env: dict[str, str], message: dict[str, Any]) -> dict[str, Any] | Non
     result = subprocess.run([sys.executable, "-c", code, env["DESKMATE_HOME"], json.dumps(message)], env=env,
                             capture_output=True, text=True, timeout=60, cwd=REPO)
     assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)  # type: ignore[no-any-return]
+    reply = json.loads(result.stdout)
+    assert reply is None or reply.get("ok") is not False or message["cmd"] not in ("state", "screenshot"), reply
+    return reply  # type: ignore[no-any-return]
 
 
 def test_the_real_app_docks_in_the_tray_and_quick_ask_answers(x_display: str, deskmate_home: Path, docs: Path,
