@@ -3,7 +3,8 @@
 One row per turn (question, mode, model, tokens, timings, cache hit, fallback reason, feedback) and one row per span
 (the root "turn" and a child per graph node, attributes as JSON; see spans.py for what they hold and what is
 withheld). Secrets are masked in everything stored. Old turns go by age and by count, checked every
-``PRUNE_EVERY`` inserts, so recording a turn stays a single small transaction.
+``PRUNE_EVERY`` inserts, so recording a turn stays a single small transaction. With an ``exporter``
+(otel_export.py) each stored tree is also sent on to the user's OpenTelemetry collector, as stored.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from agents.spans import Scrubber, Span, build, summary
 from tools.errors import ConfigError, DeskmateError
 
 if TYPE_CHECKING:
+    from agents.otel_export import OtelExporter
     from agents.providers.outbound import SentPayload
     from agents.runner import TurnDone
     from agents.telemetry import TraceEvent
@@ -102,7 +104,8 @@ class TraceStore:
 
     def __init__(self, path: Path, *, max_turns: int = 5000, max_age_days: float = 90, redact_documents: bool = False,
                  redact_pii: bool = False, known: Callable[[], Iterable[str]] = lambda: (),
-                 prune_every: int = PRUNE_EVERY) -> None:
+                 prune_every: int = PRUNE_EVERY, exporter: OtelExporter | None = None) -> None:
+        self.exporter = exporter  # None unless the user configured a collector: then nothing is sent
         self.max_turns = max_turns
         self.max_age_days = max_age_days
         self.redact_documents = redact_documents
@@ -123,6 +126,8 @@ class TraceStore:
         self.prune()
 
     def close(self) -> None:
+        if self.exporter is not None:
+            self.exporter.shutdown()  # sends what is still queued
         with self._lock:
             self._db.close()
 
@@ -161,6 +166,8 @@ class TraceStore:
             due = self._inserts % self._prune_every == 0
         if due:
             self.prune()
+        if self.exporter is not None:
+            self.exporter.export(root, {"trace_id": trace_id, "provider": provider})
         return trace_id
 
     def prune(self) -> int:

@@ -7,10 +7,11 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 import platformdirs
 import tomli_w
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 from agents.providers.limits import Limits
@@ -154,6 +155,21 @@ class TrustSettings(BaseModel):
                                                       "snippets, what a remote model was sent) from traces.")
     redact_pii: bool = Field(False, description="Also mask emails, phone, IBAN and card numbers in traces and in "
                                                 "what remote models are sent (secrets are always masked).")
+    otel_endpoint: str | None = Field(None, description="Also send each stored trace (as stored, redacted) to this "
+                                                        "OpenTelemetry collector, OTLP over HTTP, e.g. "
+                                                        "http://localhost:4318; none: nothing is sent.")
+    otel_headers: dict[str, str] = Field(default_factory=dict, description="HTTP headers for the collector "
+                                                                           "(e.g. an authorization token).")
+
+    @field_validator("otel_endpoint")
+    @classmethod
+    def _collector_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"an OpenTelemetry collector is an http(s) URL with a host, not {value!r}")
+        return value
 
 
 class AppSettings(BaseSettings):

@@ -16,6 +16,7 @@ from app.settings import AppSettings, Paths
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
+    from agents.otel_export import OtelExporter
     from agents.providers.registry import ModelRegistry
     from agents.runner import Recorder, TurnDone
     from agents.spans import Span
@@ -28,21 +29,43 @@ _KEY_ATTRIBUTES = ("mode", "model", "intent", "cache_hit", "tokens_in", "tokens_
                    "fallback_reason", "retrieval_error")
 
 
-def open_traces(settings: AppSettings, paths: Paths, known: Callable[[], Iterable[str]] = lambda: ()) -> TraceStore:
+def open_traces(settings: AppSettings, paths: Paths, known: Callable[[], Iterable[str]] = lambda: (),
+                exporter: OtelExporter | None = None) -> TraceStore:
     trust = settings.trust
     return TraceStore(paths.data_dir / "traces.sqlite3", max_turns=trust.trace_max_turns,
                       max_age_days=trust.trace_max_days, redact_documents=trust.redact_documents,
-                      redact_pii=trust.redact_pii, known=known)
+                      redact_pii=trust.redact_pii, known=known, exporter=exporter)
+
+
+def otel_exporter(settings: AppSettings) -> OtelExporter | None:
+    """The exporter to the user's OpenTelemetry collector; None (and no OpenTelemetry object) without an endpoint."""
+    trust = settings.trust
+    if not trust.otel_endpoint:
+        return None
+    # Imported here: the SDK costs start-up time, and most users never configure a collector.
+    from agents.otel_export import OtelExporter
+
+    try:
+        return OtelExporter(trust.otel_endpoint, trust.otel_headers)
+    except Exception as exc:  # the SDK's own errors: traces are still stored, only not sent
+        log.warning("traces are not exported to %s: %s", trust.otel_endpoint, exc)
+        return None
 
 
 def session_traces(settings: AppSettings, paths: Paths, known: Callable[[], Iterable[str]]) -> TraceStore | None:
-    """The agent's trace store: None when trust.traces is off, or (with a warning) when its database fails."""
+    """The agent's trace store: None when trust.traces is off, or (with a warning) when its database fails.
+
+    With ``trust.otel_endpoint`` each recorded turn is also sent to that collector.
+    """
     if not settings.trust.traces:
         return None
+    exporter = otel_exporter(settings)
     try:
-        return open_traces(settings, paths, known)
+        return open_traces(settings, paths, known, exporter)
     except TraceStoreError as exc:
         log.warning("turns are not traced: %s", exc)
+        if exporter is not None:
+            exporter.shutdown()
         return None
 
 
