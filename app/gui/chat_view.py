@@ -176,8 +176,9 @@ class TurnWidget(QFrame):
         self.warning.hide()
         layout.insertWidget(layout.count(), self.warning)
         footer.addStretch(1)
-        self.up = QPushButton("👍")
-        self.down = QPushButton("👎")
+        # Words, not emoji: a desktop without an emoji font would show empty boxes.
+        self.up = QPushButton("Good")
+        self.down = QPushButton("Bad")
         self.why = QPushButton("Why?")
         for button, name, tip in ((self.up, "Good answer", "A good answer (kept in your personal evaluation)"),
                                   (self.down, "Bad answer", "A bad answer (kept in your personal evaluation)"),

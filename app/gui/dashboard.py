@@ -93,7 +93,8 @@ class DashboardDialog(QDialog):
         layout.addLayout(grid, 3)
         tables = QHBoxLayout()
         self.models = QTableWidget(0, 7)
-        self.models.setHorizontalHeaderLabels(["model", "turns", "p50", "p95", "tokens in/out", "from files", "👍/👎"])
+        self.models.setHorizontalHeaderLabels(["model", "turns", "p50", "p95", "tokens in/out", "from files",
+                                               "good/bad"])
         self.models.setAccessibleName("Per model")
         self.reasons = QTableWidget(0, 2)
         self.reasons.setHorizontalHeaderLabels(["why the model's answer was not used", "turns"])
@@ -133,8 +134,8 @@ class DashboardDialog(QDialog):
             self.summary.setText(
                 f"{t['turns']} answers · latency p50 {_ms(t['latency_p50_ms'])}, p95 {_ms(t['latency_p95_ms'])} · "
                 f"tokens {t['tokens_in']} in / {t['tokens_out']} out · cache hits {_pct(t['cache_hit_rate'])} · "
-                f"from your files without the model {_pct(t['fallback_rate'])} · 👍 {t['thumbs_up']} 👎 "
-                f"{t['thumbs_down']}")
+                f"from your files without the model {_pct(t['fallback_rate'])} · rated good {t['thumbs_up']}, "
+                f"bad {t['thumbs_down']}")
         days = stats["by_day"]
         labels = [d["day"][5:] for d in days]
         self._turns(days, labels)
