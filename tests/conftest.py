@@ -53,6 +53,20 @@ def installed_default_model(default_model_dir: Path, deskmate_home: Path) -> Pat
 
 
 @pytest.fixture
+def docs(tmp_path: Path) -> Path:
+    """Two small notes (a passport and a backup policy) that the agent, CLI and UI tests ask about."""
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "passport.md").write_text(
+        "# Passport\n\nRenewing a passport takes about three weeks.\nYou need the old passport and two photos.\n"
+        "The fee is 95 euros, paid at the counter.\n", encoding="utf-8")
+    (folder / "backup.md").write_text(
+        "# Backups\n\nBackups run every night at two o'clock.\nThey are kept for thirty days on the archive server.\n",
+        encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
 def fake_embedder() -> FakeEmbedder:
     return FakeEmbedder()
 

@@ -5,22 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
 from tests.integration.test_cli import deskmate
-
-
-@pytest.fixture
-def docs(tmp_path: Path) -> Path:
-    folder = tmp_path / "docs"
-    folder.mkdir()
-    (folder / "passport.md").write_text(
-        "# Passport\n\nRenewing a passport takes about three weeks.\nYou need the old passport and two photos.\n"
-        "The fee is 95 euros, paid at the counter.\n", encoding="utf-8")
-    (folder / "backup.md").write_text(
-        "# Backups\n\nBackups run every night at two o'clock.\nThey are kept for thirty days on the archive server.\n",
-        encoding="utf-8")
-    return folder
 
 
 def indexed(home: Path, docs: Path) -> None:

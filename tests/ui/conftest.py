@@ -41,19 +41,6 @@ def linked_embedder(models_dir: Path, onnx_embedder: OnnxEmbedder, deskmate_home
 
 
 @pytest.fixture
-def docs(tmp_path: Path) -> Path:
-    folder = tmp_path / "docs"
-    folder.mkdir()
-    (folder / "passport.md").write_text(
-        "# Passport\n\nRenewing a passport takes about three weeks.\nYou need the old passport and two photos.\n"
-        "The fee is 95 euros, paid at the counter.\n", encoding="utf-8")
-    (folder / "backup.md").write_text(
-        "# Backups\n\nBackups run every night at two o'clock.\nThey are kept for thirty days on the archive server.\n",
-        encoding="utf-8")
-    return folder
-
-
-@pytest.fixture
 def settings_paths(deskmate_home: Path) -> tuple[AppSettings, Paths]:
     settings, paths = load_settings()
     settings.models.default = FAKE_MODEL
@@ -89,3 +76,19 @@ def tasks(qtbot) -> Iterator[Tasks]:  # type: ignore[no-untyped-def]
     t = Tasks()
     yield t
     t.shutdown(wait=True)
+
+
+@pytest.fixture
+def window(qtbot, backend: Backend, tasks: Tasks, docs: Path):  # type: ignore[no-untyped-def]
+    """The main window over an index of ``docs``, its session open."""
+    from app.gui.main_window import MainWindow
+
+    index = backend.session().index
+    index.add_root(docs)
+    index.sync()
+    w = MainWindow(backend, tasks)
+    qtbot.addWidget(w)
+    w.show()
+    with qtbot.waitSignal(w.session_ready, timeout=30_000):
+        w.open_session()
+    return w

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtWidgets import QMessageBox
 
@@ -12,20 +11,6 @@ from agents.providers.fake import FakeChatModel
 from app.gui.backend import Backend
 from app.gui.main_window import MainWindow
 from app.gui.preview import CitationPreviewDialog
-from app.gui.tasks import Tasks
-
-
-@pytest.fixture
-def window(qtbot, backend: Backend, tasks: Tasks, docs: Path) -> MainWindow:
-    index = backend.session().index
-    index.add_root(docs)
-    index.sync()
-    w = MainWindow(backend, tasks)
-    qtbot.addWidget(w)
-    w.show()
-    with qtbot.waitSignal(w.session_ready, timeout=30_000):
-        w.open_session()
-    return w
 
 
 def send(qtbot, window: MainWindow, text: str) -> None:

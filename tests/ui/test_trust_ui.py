@@ -4,27 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from agents.providers.fake import FakeChatModel
 from app.gui.backend import Backend
 from app.gui.dashboard import DashboardDialog, mode_counts
 from app.gui.main_window import MainWindow
 from app.gui.tasks import Tasks
 from app.gui.trace_view import TraceDialog
-
-
-@pytest.fixture
-def window(qtbot, backend: Backend, tasks: Tasks, docs: Path) -> MainWindow:
-    index = backend.session().index
-    index.add_root(docs)
-    index.sync()
-    w = MainWindow(backend, tasks)
-    qtbot.addWidget(w)
-    w.show()
-    with qtbot.waitSignal(w.session_ready, timeout=30_000):
-        w.open_session()
-    return w
 
 
 def ask(qtbot, window: MainWindow, question: str) -> None:
