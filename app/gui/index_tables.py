@@ -20,16 +20,11 @@ class RootRow:
     missing: bool = False
 
 
-class RootsTableModel(QAbstractTableModel):
-    """One row per index root: path, files, a column the view fills with a progress bar while it syncs, state."""
+class _RowsModel(QAbstractTableModel):
+    """A flat table over ``self._rows`` with fixed ``HEADERS``: the counting and header part both tables share."""
 
-    HEADERS = ("Folder", "Files", "Progress", "State")
-    PATH, FILES, PROGRESS, STATE = range(4)
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._rows: list[RootRow] = []
-        self._states: dict[str, str] = {}  # by path: also for a root just added, before the next status shows it
+    HEADERS: tuple[str, ...] = ()
+    _rows: list[Any]
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's own default argument
         return 0 if parent.isValid() else len(self._rows)
@@ -41,6 +36,18 @@ class RootsTableModel(QAbstractTableModel):
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return self.HEADERS[section]
         return None
+
+
+class RootsTableModel(_RowsModel):
+    """One row per index root: path, files, a column the view fills with a progress bar while it syncs, state."""
+
+    HEADERS = ("Folder", "Files", "Progress", "State")
+    PATH, FILES, PROGRESS, STATE = range(4)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._rows: list[RootRow] = []
+        self._states: dict[str, str] = {}  # by path: also for a root just added, before the next status shows it
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
@@ -85,7 +92,7 @@ class RootsTableModel(QAbstractTableModel):
         return [r.path for r in self._rows]
 
 
-class FailuresTableModel(QAbstractTableModel):
+class FailuresTableModel(_RowsModel):
     """The files the last syncs could not index, with the reason the user needs to fix them."""
 
     HEADERS = ("File", "Reason")
@@ -93,17 +100,6 @@ class FailuresTableModel(QAbstractTableModel):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._rows: list[tuple[str, str]] = []
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.HEADERS[section]
-        return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
