@@ -1,7 +1,7 @@
 """ChatView: a conversation's turns as they stream in: rendered answers, citation chips, approvals, mode badges.
 
 Tokens arrive one by one; re-rendering Markdown for each would make a long answer quadratic and the window sluggish,
-so a turn re-renders at most every 50 ms while it streams.
+so an answer view re-renders at most every 50 ms while it streams (``AnswerBrowser.stream_markdown``).
 """
 
 from __future__ import annotations
@@ -70,10 +70,26 @@ class AnswerBrowser(QTextBrowser):
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.anchorClicked.connect(self._anchor)
         self.markdown_text = ""
+        self._pending = ""
+        self._render = QTimer(self)
+        self._render.setSingleShot(True)
+        self._render.setInterval(RENDER_INTERVAL_MS)
+        self._render.timeout.connect(lambda: self.set_markdown(self._pending))
 
     def set_markdown(self, text: str) -> None:
+        """Show ``text`` now (and drop a streamed render still waiting)."""
+        self._render.stop()
         self.markdown_text = text
         self.setHtml(markdown.render(text, dark=is_dark()))
+
+    def stream_markdown(self, text: str) -> None:
+        """Show ``text`` within 50 ms, coalescing the calls in between: for answers that grow token by token."""
+        self._pending = text
+        if not self._render.isActive():
+            self._render.start()
+
+    def stop_streaming(self) -> None:
+        self._render.stop()
 
     def loadResource(self, kind: int, url: QUrl | str) -> Any:  # noqa: N802 - Qt's name
         return None  # no images, stylesheets or anything else fetched on the answer's behalf
@@ -198,10 +214,6 @@ class TurnWidget(QFrame):
         self.copy.clicked.connect(self.copy_answer)
         footer.addWidget(self.copy)
         layout.addLayout(footer)
-        self._render = QTimer(self)
-        self._render.setSingleShot(True)
-        self._render.setInterval(RENDER_INTERVAL_MS)
-        self._render.timeout.connect(lambda: self.answer.set_markdown(self.streamed))
         self.status.setText("Looking in your files…")
 
     # -- events from the runner ---------------------------------------------------------------------------
@@ -216,8 +228,7 @@ class TurnWidget(QFrame):
         if not self.streamed:
             self.status.setText("The model is answering…")
         self.streamed += text
-        if not self._render.isActive():
-            self._render.start()
+        self.answer.stream_markdown(self.streamed)
 
     def add_approval(self, request: ApprovalRequest) -> ApprovalWidget:
         widget = ApprovalWidget(request)
@@ -229,7 +240,6 @@ class TurnWidget(QFrame):
         self.status.setText(f"Running {tool}…")
 
     def finish(self, done: TurnDone, kind: str | None = None) -> None:
-        self._render.stop()
         self.done = done
         self.answer.set_markdown(done.answer)
         self.set_sources(done.citations)
@@ -275,7 +285,7 @@ class TurnWidget(QFrame):
             self.feedback_changed.emit(self.trace_id, self.rating, dict(self.verdicts))
 
     def fail(self, message: str) -> None:
-        self._render.stop()
+        self.answer.stop_streaming()
         self.status.setText(f"Could not answer: {message}")
         self.status.setStyleSheet("color: #b91c1c;")
 

@@ -152,7 +152,7 @@ class QuickAskDialog(QFrame):
         elif isinstance(event, TokenDelta):
             self._streamed += event.text
             self.status.setText("The model is answering…")
-            self.answer.set_markdown(self._streamed)
+            self.answer.stream_markdown(self._streamed)
         elif isinstance(event, TurnFailed):
             self.status.setText(f"Could not answer: {event.error}")
         elif isinstance(event, TurnDone):
