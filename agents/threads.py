@@ -11,6 +11,7 @@ from typing import Any
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langgraph.checkpoint.sqlite import SqliteSaver
 
+from agents.checkpoints import CheckpointRefused
 from tools.errors import ConfigError
 
 TITLE_CHARS = 60
@@ -18,6 +19,10 @@ EXPORT_VERSION = 1
 _SPACE = re.compile(r"\s+")
 _SCHEMA = ("CREATE TABLE IF NOT EXISTS deskmate_threads "
            "(thread_id TEXT PRIMARY KEY, title TEXT, created REAL, updated REAL)")
+# A thread whose stored state was refused moves here, out of the checkpointer's sight; nothing is deleted.
+_SET_ASIDE = ("CREATE TABLE IF NOT EXISTS deskmate_set_aside (thread_id TEXT, reason TEXT, at REAL)",
+              "CREATE TABLE IF NOT EXISTS deskmate_set_aside_checkpoints AS SELECT * FROM checkpoints WHERE 0",
+              "CREATE TABLE IF NOT EXISTS deskmate_set_aside_writes AS SELECT * FROM writes WHERE 0")
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,11 +105,14 @@ class ThreadStore:
     """The user's threads: conversation state read through the checkpointer, titles and times in a side table.
 
     The side table ``deskmate_threads`` lives in the checkpointer's database; the checkpointer's own tables are only
-    read (to find thread ids) and are changed only through ``saver.delete_thread``.
+    read (to find thread ids) and are changed only through ``saver.delete_thread`` and ``_set_aside``. A thread whose
+    checkpoint is refused on load (agents/checkpoints.py) is set aside instead of failing every thread command; what
+    happened is added to ``notices`` for the user.
     """
 
-    def __init__(self, saver: SqliteSaver) -> None:
+    def __init__(self, saver: SqliteSaver, notices: list[str] | None = None) -> None:
         self._saver = saver
+        self.notices = notices if notices is not None else []
         with saver.cursor() as cur:
             cur.execute(_SCHEMA)
 
@@ -120,8 +128,23 @@ class ThreadStore:
             cur.execute("SELECT DISTINCT thread_id FROM checkpoints WHERE checkpoint_ns = ''")
             return [str(row[0]) for row in cur.fetchall()]
 
+    def _set_aside(self, thread_id: str, reason: str) -> None:
+        with self._saver.cursor() as cur:
+            for statement in _SET_ASIDE:
+                cur.execute(statement)
+            cur.execute("INSERT INTO deskmate_set_aside VALUES (?, ?, ?)", (thread_id, reason, time.time()))
+            for table in ("checkpoints", "writes"):
+                cur.execute(f"INSERT INTO deskmate_set_aside_{table} SELECT * FROM {table} WHERE thread_id = ?",
+                            (thread_id,))
+                cur.execute(f"DELETE FROM {table} WHERE thread_id = ?", (thread_id,))
+        self.notices.append(f"thread {thread_id!r} was set aside and is not shown: {reason}")
+
     def _find(self, thread_id: str) -> _Thread | None:
-        found = self._saver.get_tuple({"configurable": {"thread_id": thread_id}})
+        try:
+            found = self._saver.get_tuple({"configurable": {"thread_id": thread_id}})
+        except CheckpointRefused as exc:
+            self._set_aside(thread_id, str(exc))
+            return None
         if found is None:
             return None
         checkpoint = found.checkpoint
@@ -130,6 +153,10 @@ class ThreadStore:
         title, created, updated = self._row(thread_id) or (None, None, None)
         title = title or (default_title(turns[0].question) if turns else thread_id)
         return _Thread(thread_id, title, created, max(saved, updated or 0.0), turns)
+
+    def require(self, thread_id: str) -> None:
+        """Raise ConfigError unless ``thread_id`` is a thread (``--thread`` must not start one by that name)."""
+        self._get(thread_id)
 
     def _get(self, thread_id: str) -> _Thread:
         thread = self._find(thread_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import io
 import sys
 import time
 from collections.abc import Iterator
@@ -20,7 +21,7 @@ from agents.threads import ThreadStore
 from agents.toolset import ToolContext, build_tools
 from agents.traces import TraceStore
 from app.commands import open_index
-from app.console import emit, err, out
+from app.console import emit, err, is_text, out, printable, styled
 from app.model_commands import open_models
 from app.settings import AppSettings, Paths
 from app.trace_commands import session_traces, trace_recorder
@@ -40,6 +41,8 @@ class Session:
     registry: ModelRegistry
     memory: MemoryStore
     traces: TraceStore | None = None  # None when trust.traces is off
+    # What the user should hear about (a damaged thread store set aside, a thread set aside); shown, then cleared.
+    notices: list[str] = dataclasses.field(default_factory=list)
 
 
 @contextmanager
@@ -55,7 +58,8 @@ def open_session(settings: AppSettings, paths: Paths, model_name: str | None = N
     # --model pins one model; otherwise simple requests go to the default first, hard ones to models.large first.
     router = None if no_model else ModelRouter(registry, name, None if model_name else settings.models.large,
                                                () if model_name else settings.models.fallbacks)
-    checkpointer = open_checkpointer(paths.data_dir / "threads.sqlite3")
+    notices: list[str] = []
+    checkpointer = open_checkpointer(paths.data_dir / "threads.sqlite3", notices)
     memory = MemoryStore(paths.data_dir / "memory", index.embedder)
     cache = SemanticCache(paths.data_dir / "cache.sqlite3", index.embedder.embed)
     runner_holder: list[Runner] = []
@@ -72,12 +76,12 @@ def open_session(settings: AppSettings, paths: Paths, model_name: str | None = N
                         max_steps=settings.agent.max_steps,
                         cancel=lambda: runner_holder[0].cancel if runner_holder else None,
                         embed=index.embedder.embed, memory=memory, cache=cache, sources_exist=index.has_chunks)
-    threads = ThreadStore(checkpointer)
+    threads = ThreadStore(checkpointer, notices)
     traces = session_traces(settings, paths, registry.known_secrets)
     runner = Runner(graph, on_turn=threads.touch, recorder=trace_recorder(traces, registry) if traces else None)
     runner_holder.append(runner)
     try:
-        yield Session(runner, threads, index, registry, memory, traces)
+        yield Session(runner, threads, index, registry, memory, traces, notices)
     finally:
         if traces is not None:
             traces.close()
@@ -85,12 +89,6 @@ def open_session(settings: AppSettings, paths: Paths, model_name: str | None = N
         checkpointer.conn.close()
         cache.close()
         index.close()
-
-
-@contextmanager
-def open_runner(settings: AppSettings, paths: Paths, model_name: str | None = None) -> Iterator[Runner]:
-    with open_session(settings, paths, model_name) as session:
-        yield session.runner
 
 
 def _ask_user(request: ApprovalNeeded) -> bool:
@@ -102,9 +100,27 @@ def _ask_user(request: ApprovalNeeded) -> bool:
     return input("Allow it? [y/N] ").strip().lower() in ("y", "yes")
 
 
+def _tell(notices: list[str]) -> None:
+    """Say on stderr what the user should know about their stores, once."""
+    for notice in notices:
+        err.print(f"note: {notice}", markup=False, soft_wrap=True)
+    notices.clear()
+
+
+def _existing_thread(session: Session, thread: str | None) -> str | None:
+    """``--thread`` continues a thread; a name that is none is an error, not a new thread by that name."""
+    try:
+        if thread is not None:
+            session.threads.require(thread)
+    finally:
+        _tell(session.notices)
+    return thread
+
+
 def ask(args: argparse.Namespace, settings: AppSettings, paths: Paths) -> int:
-    with open_runner(settings, paths, args.model) as runner:
-        done, traces = _run_turn(runner, args.question, args.thread, sys.stdin.isatty(), show=not args.json)
+    with open_session(settings, paths, args.model) as session:
+        thread = _existing_thread(session, args.thread)
+        done, traces = _run_turn(session.runner, args.question, thread, sys.stdin.isatty(), show=not args.json)
     if args.json:
         emit({**done.as_dict(), "trace": traces})
     return 0
@@ -127,11 +143,11 @@ def _run_turn(runner: Runner, question: str, thread: str | None, interactive: bo
         elif isinstance(event, TurnDone):
             done = event
         elif show and isinstance(event, DraftAnswer):
-            err.print("[dim]draft (from your files, while the model thinks):[/dim]")
-            err.print(event.text, markup=False)
+            err.print(styled(("draft (from your files, while the model thinks):", "dim")))
+            err.print(event.text)
         elif show and isinstance(event, TokenDelta):
             streamed = True
-            sys.stdout.write(event.text)
+            sys.stdout.write(printable(event.text))  # model text: no escape sequence reaches the terminal
             sys.stdout.flush()
     assert done is not None
     if show:
@@ -144,14 +160,14 @@ def _print_answer(done: TurnDone, streamed: bool) -> None:
         sys.stdout.write("\n")
     if done.mode != "llm":
         if streamed:
-            err.print("[dim](the model's answer above was set aside; the answer from your files stands)[/dim]")
-        out.print(done.answer, markup=False)
+            err.print(styled(("(the model's answer above was set aside; the answer from your files stands)", "dim")))
+        out.print(done.answer)
     if done.mode != "fallback":  # a fallback answer already quotes and places its sources inline
         for n, citation in enumerate(done.citations, 1):
-            out.print(f"[{n}] {citation.where()}: \"{citation.quote}\"", markup=False)
+            out.print(f"[{n}] {citation.where()}: \"{citation.quote}\"")
     reason = f" ({done.fallback_reason})" if done.fallback_reason else ""
-    err.print(f"[dim]mode: {done.mode}{reason}; model: {done.model or '-'}; thread: {done.thread_id}; "
-              f"{done.latency_ms:.0f} ms[/dim]")
+    err.print(styled((f"mode: {done.mode}{reason}; model: {done.model or '-'}; thread: {done.thread_id}; "
+                      f"{done.latency_ms:.0f} ms", "dim")))
     sys.stdout.flush()
 
 
@@ -181,9 +197,10 @@ def run_memory(args: argparse.Namespace, settings: AppSettings, paths: Paths) ->
 
 
 def run_threads(args: argparse.Namespace, settings: AppSettings, paths: Paths) -> int:
-    checkpointer = open_checkpointer(paths.data_dir / "threads.sqlite3")
+    notices: list[str] = []
+    checkpointer = open_checkpointer(paths.data_dir / "threads.sqlite3", notices)
     try:
-        threads = ThreadStore(checkpointer)
+        threads = ThreadStore(checkpointer, notices)
         action = args.threads_command
         if action in ("list", "search"):
             found = threads.search(args.text) if action == "search" else threads.list()
@@ -196,8 +213,8 @@ def run_threads(args: argparse.Namespace, settings: AppSettings, paths: Paths) -
                 out.print(f"{t.thread_id}  {when}  {t.turns} turn(s)  {t.title}", markup=False)
         elif action == "show":
             for n, turn in enumerate(threads.messages(args.id), 1):
-                out.print(f"[bold]{n}. {turn.question}[/bold]")
-                out.print(turn.answer, markup=False)
+                out.print(styled((f"{n}. {turn.question}", "bold")))
+                out.print(turn.answer)
         elif action == "export":
             if args.format == "json":
                 emit(threads.export_json(args.id))
@@ -212,14 +229,18 @@ def run_threads(args: argparse.Namespace, settings: AppSettings, paths: Paths) -
             out.print(f"deleted {args.id}")
     finally:
         checkpointer.conn.close()
+        _tell(notices)
     return 0
 
 
 def chat(args: argparse.Namespace, settings: AppSettings, paths: Paths) -> int:
     """A conversation on the terminal: streaming answers, approvals, /new for a new thread, /quit or Ctrl+D to end."""
     interactive = sys.stdin.isatty()
-    with open_runner(settings, paths, args.model) as runner:
-        thread = args.thread
+    if isinstance(sys.stdin, io.TextIOWrapper):  # a line that is not UTF-8 is then refused below, not a crash
+        sys.stdin.reconfigure(errors="surrogateescape")
+    with open_session(settings, paths, args.model) as session:
+        runner = session.runner
+        thread = _existing_thread(session, args.thread)
         err.print("Ask about your files. /new starts a new thread, /quit ends.")
         while True:
             try:
@@ -227,6 +248,9 @@ def chat(args: argparse.Namespace, settings: AppSettings, paths: Paths) -> int:
             except EOFError:
                 break
             question = line.strip()
+            if not is_text(question):  # bytes that are not UTF-8: the tokenizer and the stores cannot take them
+                err.print("deskmate: that line is not valid UTF-8 text, so it was not sent: type it again")
+                continue
             if question in ("/quit", "/exit"):
                 break
             if question == "/new":

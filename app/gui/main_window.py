@@ -108,6 +108,7 @@ class MainWindow(QMainWindow):
         self.threads.thread_selected.connect(self.open_thread)
         self.threads.new_requested.connect(self.new_thread)
         self.threads.thread_deleted.connect(lambda t: self.new_thread() if t == self.turns.thread_id else None)
+        self.threads.refreshed.connect(self._show_notices)  # a thread set aside while the list was read
         splitter.addWidget(self.threads)
         right = QWidget()
         column = QVBoxLayout(right)
@@ -195,9 +196,17 @@ class MainWindow(QMainWindow):
 
     def _session_opened(self) -> None:
         self.statusBar().showMessage("Ready", 3000)
+        self._show_notices()
         self.threads.refresh()
         self.refresh_index_summary()
         self.session_ready.emit()
+
+    def _show_notices(self) -> None:
+        """What the session set aside (a damaged thread store, a refused thread), in the status bar and the log."""
+        notices = self.backend.session().notices if self.backend.ready else []
+        if notices:
+            self.statusBar().showMessage("; ".join(notices), 15000)
+            notices.clear()
 
     def refresh_index_summary(self) -> None:
         """The status bar's "Index: N files · M chunks" (and failures), read on the index lane."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtWidgets import QMessageBox
 
@@ -184,3 +185,20 @@ def test_the_badge_says_local_remote_cache_or_files() -> None:
     assert describe_mode("cache", None, None)[0] == "cache"
     text, tip = describe_mode("fallback", "local/x", "timeout: no first token in 60 s")
     assert text == "from your files" and "timeout" in tip
+
+
+@pytest.fixture
+def damaged_thread_store(deskmate_home: Path) -> Path:
+    store = deskmate_home / "data" / "threads.sqlite3"
+    store.parent.mkdir(parents=True, exist_ok=True)
+    store.write_bytes(b"not a database" * 100)
+    return store
+
+
+def test_a_damaged_thread_store_is_set_aside_and_the_user_told(qtbot, damaged_thread_store: Path,
+                                                               window: MainWindow) -> None:
+    message = window.statusBar().currentMessage()
+    assert "threads.sqlite3 was damaged" in message and "set aside" in message
+    kept = [p for p in damaged_thread_store.parent.iterdir() if p.name.startswith("threads.sqlite3.damaged-")]
+    assert len(kept) == 1 and kept[0].read_bytes().startswith(b"not a database")
+    assert window.threads.list.count() == 0
