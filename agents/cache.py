@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from agents.workflows import terms
+from tools.dbfile import set_aside_if_damaged
 from tools.index.search import exact_terms
 
 Embed = Callable[[Sequence[str]], np.ndarray]
@@ -62,6 +63,7 @@ class SemanticCache:
         self.max_entries = max_entries
         self._lock = threading.Lock()
         path.parent.mkdir(parents=True, exist_ok=True)
+        set_aside_if_damaged(path)  # a cache is rebuilt as questions come: a damaged one must not stop a turn
         self._db = sqlite3.connect(str(path), check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(

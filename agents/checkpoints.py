@@ -4,15 +4,13 @@
 serializer is built explicitly (never from ``LANGGRAPH_STRICT_MSGPACK``, which langgraph reads once at import): only
 the value types Deskmate stores may be revived, a row naming anything else is refused with ``CheckpointRefused``
 before anything it names is called, and ``pickle``/``json`` rows are refused outright. A file that is not a sound
-SQLite database is moved aside with a timestamp and a fresh one is started (``recover``).
+SQLite database is moved aside with a timestamp and a fresh one is started (tools/dbfile.py).
 """
 
 from __future__ import annotations
 
-import logging
 import sqlite3
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,9 +22,8 @@ from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.types import Command, Interrupt, Send
 
+from tools.dbfile import set_aside_if_damaged
 from tools.errors import DeskmateError
-
-log = logging.getLogger(__name__)
 
 # What Deskmate's graph state holds besides plain data (see AskState in agents/graph.py): the conversation's
 # messages and LangGraph's own control values (an interrupt waiting for an approval, a resume command).
@@ -86,39 +83,13 @@ def serializer() -> JsonPlusSerializer:
     return _StrictSerializer(pickle_fallback=False, allowed_json_modules=None, allowed_msgpack_modules=STORED_TYPES)
 
 
-def _is_sound(path: Path) -> bool:
-    try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        try:
-            return bool(conn.execute("PRAGMA quick_check").fetchone() == ("ok",))
-        finally:
-            conn.close()
-    except sqlite3.DatabaseError:
-        return False
-
-
-def recover(path: Path) -> str | None:
-    """Set a damaged database aside as ``NAME.damaged-YYYYmmdd-HHMMSS`` (with its WAL); the notice, or None."""
-    if not path.is_file() or _is_sound(path):
-        return None
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    kept = path.with_name(f"{path.name}.damaged-{stamp}")
-    for suffix in ("", "-wal", "-shm"):
-        part = path.with_name(path.name + suffix)
-        if part.exists():
-            part.replace(kept.with_name(kept.name + suffix))
-    notice = f"{path.name} was damaged; it was set aside as {kept.name} and a fresh one was started"
-    log.warning(notice)
-    return notice
-
-
 def open_checkpointer(path: Path, notices: list[str] | None = None) -> SqliteSaver:
     """A checkpointer on ``path``: WAL with synchronous=FULL, so a finished turn survives a crash or power loss.
 
-    A damaged file is set aside first (see ``recover``); its notice is appended to ``notices`` for the user.
+    A damaged file is set aside first (``set_aside_if_damaged``); its notice is appended to ``notices`` for the user.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    notice = recover(path)
+    notice = set_aside_if_damaged(path)
     if notice and notices is not None:
         notices.append(notice)
     conn = sqlite3.connect(str(path), check_same_thread=False)

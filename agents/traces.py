@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from agents import trace_stats
 from agents.spans import Scrubber, Span, build, summary
+from tools.dbfile import set_aside_if_damaged
 from tools.errors import ConfigError, DeskmateError
 
 if TYPE_CHECKING:
@@ -116,6 +117,7 @@ class TraceStore:
         self._prune_every = prune_every
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+            set_aside_if_damaged(path)
             self._db = sqlite3.connect(str(path), check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")  # a lost last trace after a power cut is acceptable

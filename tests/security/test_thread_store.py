@@ -180,3 +180,13 @@ def test_ask_with_a_damaged_thread_store_answers_and_says_so(deskmate_home: Path
     assert result.returncode == 0, result.stderr
     assert "threads.sqlite3 was damaged" in result.stderr
     assert json.loads(result.stdout)["citations"]  # the answer still comes, from a fresh thread store
+
+
+@pytest.mark.parametrize("name", ["cache.sqlite3", "traces.sqlite3"])
+def test_a_damaged_cache_or_trace_store_does_not_stop_an_answer(deskmate_home: Path, docs: Path, name: str) -> None:
+    assert deskmate(deskmate_home, "index", "add", str(docs), "--sync").returncode == 0
+    (deskmate_home / "data" / name).write_bytes(b"garbage" * 1000)
+    result = deskmate(deskmate_home, "ask", "How much is the passport fee?", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["citations"]
+    assert [p for p in (deskmate_home / "data").iterdir() if p.name.startswith(f"{name}.damaged-")]
