@@ -4,13 +4,20 @@ File tools reach only the indexed roots. A path is refused, with a ToolInputErro
 NUL byte, is too long, starts with ``~``, has a ``..`` part, or leads (itself or through a link anywhere along it)
 outside every root. A relative path is taken relative to each root in turn. What comes back is the real path, links
 resolved, so the caller acts on the place that was checked.
+
+The same rule serves the index (walker.py): a link, to a file or a folder, is followed only when its target
+(:func:`real_target`) lies :func:`inside` an indexed root, any of them. Files are read through :func:`open_inside`,
+which checks what it opened, not the name it was given.
 """
 
 from __future__ import annotations
 
 import os
+import stat
+import sys
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import BinaryIO
 
 from tools.calc import ToolInputError
 
@@ -25,6 +32,14 @@ def _under(path: str, folder: str) -> bool:
 def inside(path: str, roots: Sequence[str]) -> bool:
     """Whether the absolute, resolved ``path`` is one of ``roots`` (resolved) or lies under one."""
     return any(_under(path, root) for root in roots)
+
+
+def real_target(path: str) -> str | None:
+    """The real path ``path`` leads to through every link on the way; None for a dangling link or a link loop."""
+    try:
+        return os.path.realpath(path, strict=True)
+    except (OSError, RuntimeError, ValueError):  # ELOOP, ENOENT, a name the file system rejects
+        return None
 
 
 def _check_text(path: object) -> str:
@@ -69,3 +84,51 @@ def confine(path: str, roots: Sequence[str]) -> Path:
     if inside_roots:
         return inside_roots[0]  # inside, but missing: the caller says so
     raise ToolInputError(f"{refused}; only files in the indexed folders can be used")
+
+
+# O_NONBLOCK: opening a FIFO planted under a file's name must not wait for a writer; fstat then refuses it.
+_READ_FLAGS = (os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_NONBLOCK", 0)
+               | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
+
+
+def open_inside(path: str, roots: Sequence[str]) -> tuple[BinaryIO, str]:
+    """``path`` opened for reading, with the real path of the file that was opened; ToolInputError if it may not be.
+
+    The name is checked (:func:`confine`), then opened without following a link at its last part, then what was
+    opened is checked again: a file or folder swapped for a link between the check and the open is refused.
+    """
+    real = confine(path, roots)
+    try:
+        fd = os.open(real, _READ_FLAGS)
+    except FileNotFoundError:
+        raise ToolInputError(f"{path} does not exist (any more)") from None
+    except OSError as exc:
+        if not real.is_symlink():
+            raise ToolInputError(f"{path} cannot be opened: {exc.strerror or exc}") from None
+        raise ToolInputError(f"{path} became a link while it was being opened; links are not followed here") from None
+    try:
+        opened = _opened_path(fd, str(real))
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ToolInputError(f"{path} is not a regular file; give the path of an indexed file")
+        if opened is None or not inside(opened, roots):
+            raise ToolInputError(f"{path} changed while it was being opened and is now not inside an indexed folder")
+        return os.fdopen(fd, "rb"), opened
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _opened_path(fd: int, expected: str) -> str | None:
+    """The real path of the file open at ``fd``, as the kernel knows it; None if that cannot be told."""
+    if sys.platform.startswith("linux"):
+        try:
+            return os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            pass
+    # Elsewhere: the file at the resolved name must be the one that was opened (same device and inode).
+    again = real_target(expected)
+    try:
+        same = again is not None and os.path.samestat(os.stat(again, follow_symlinks=False), os.fstat(fd))
+    except OSError:
+        return None
+    return again if same else None

@@ -53,3 +53,28 @@ def test_write_note_never_overwrites(tmp_path: Path) -> None:
     first = files.write_note(tmp_path, "Passport fee", "95 euros")
     second = files.write_note(tmp_path, "Passport fee", "still 95 euros")
     assert first != second and first.read_text(encoding="utf-8") == "# Passport fee\n\n95 euros\n"
+
+
+def test_read_file_counts_lines_as_an_editor_does(indexed) -> None:  # type: ignore[no-untyped-def]
+    index, root = indexed
+    (root / "crlf.txt").write_bytes(b"one\r\ntwo\rthree\n")
+    assert files.read_file(index, str(root / "crlf.txt"), line_start=2).text == "two\nthree"
+    with pytest.raises(ToolInputError, match="has 3 lines; line 4 does not exist"):
+        files.read_file(index, str(root / "crlf.txt"), line_start=4)
+    with pytest.raises(ToolInputError, match="not a range"):
+        files.read_file(index, str(root / "crlf.txt"), line_start=3, line_end=2)
+
+
+def test_read_file_cuts_at_the_cap_and_says_so(indexed) -> None:  # type: ignore[no-untyped-def]
+    index, root = indexed
+    (root / "wide.txt").write_text("x" * files.MAX_READ_CHARS + "\nnext\n", encoding="utf-8")
+    whole_line = files.read_file(index, str(root / "wide.txt"), line_start=1, line_end=1)
+    assert len(whole_line.text) == files.MAX_READ_CHARS and not whole_line.truncated
+    assert files.read_file(index, str(root / "wide.txt")).truncated
+
+
+def test_read_file_parses_a_private_copy_of_what_it_opened(indexed) -> None:  # type: ignore[no-untyped-def]
+    index, root = indexed
+    (root / "page.html").write_text("<html><body><h1>Fee</h1><p>95 euros</p></body></html>", encoding="utf-8")
+    excerpt = files.read_file(index, str(root / "page.html"))
+    assert "95 euros" in excerpt.text and excerpt.path == str(root / "page.html")

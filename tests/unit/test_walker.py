@@ -1,4 +1,4 @@
-"""Which files the index sees: default excludes, globs, size limit, symlink loops."""
+"""Which files the index sees: default excludes, globs, size limit, symlink loops, links out of the roots."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import os
 
 from tools.index.config import IndexOptions
 from tools.index.manifest import Root
-from tools.index.walker import FileEntry, Skipped, walk
+from tools.index.walker import LINK_HIDDEN, LINK_OUTSIDE, FileEntry, Skipped, refusal, walk
 
 
 def _touch(path, text="x"):
@@ -73,3 +73,47 @@ def test_single_file_root_and_start_inside_root(tmp_path):
 def test_missing_root_is_reported(tmp_path):
     items = list(walk(Root(str(tmp_path / "nope")), IndexOptions()))
     assert len(items) == 1 and isinstance(items[0], Skipped) and "cannot read" in items[0].reason
+
+
+def test_links_are_followed_only_into_an_indexed_root(tmp_path):
+    root, other, outside = tmp_path / "root", tmp_path / "other", tmp_path / "outside"
+    _touch(root / "a.md")
+    _touch(root / ".hidden" / "h.md")
+    _touch(other / "o.md")
+    _touch(outside / "x.md")
+    os.symlink(root / "a.md", root / "alias.md")
+    os.symlink(root / ".hidden" / "h.md", root / "peek.md")
+    os.symlink(other / "o.md", root / "o.md")
+    os.symlink(outside / "x.md", root / "x.md")
+    os.symlink(outside, root / "dir")
+    os.symlink(tmp_path / "gone.md", root / "dangling.md")
+    items = list(walk(Root(str(root)), IndexOptions()))
+    files, skipped = _split(items)
+    assert files == ["a.md", "alias.md"]
+    assert skipped == {"peek.md": LINK_HIDDEN, "o.md": LINK_OUTSIDE, "x.md": LINK_OUTSIDE, "dir": LINK_OUTSIDE}
+    assert all(i.link for i in items if isinstance(i, Skipped))
+    both = (Root(str(root)), Root(str(other)))
+    files, skipped = _split(walk(Root(str(root)), IndexOptions(), roots=both))
+    assert files == ["a.md", "alias.md", "o.md"] and set(skipped) == {"peek.md", "x.md", "dir"}
+
+
+def test_a_start_path_reached_through_a_link_out_is_skipped(tmp_path):
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    _touch(outside / "x.md")
+    root.mkdir()
+    os.symlink(outside, root / "dir")
+    started = str(root / "dir" / "x.md")
+    assert [(i.path, i.reason) for i in walk(Root(str(root)), IndexOptions(), start=started)] == [
+        (started, LINK_OUTSIDE)]
+
+
+def test_refusal_applies_the_walk_rules_to_one_path(tmp_path):
+    root = Root(str(tmp_path), exclude=("secret*",))
+    big = _touch(tmp_path / "big.md", "x" * 2000)
+    options = IndexOptions(max_file_bytes=1000)
+    for rel, why in [("a.md", None), (".config/gh/hosts.yml", "hidden or excluded"), ("secrets.md", "excluded"),
+                     ("tool.bin", "type of file"), ("big.md", "larger than")]:
+        path = big if rel == "big.md" else _touch(tmp_path / rel)
+        verdict = refusal(str(path), [root], options, os.stat(path))
+        assert (verdict is None) if why is None else (why in verdict), (rel, verdict)
+    assert "not inside" in refusal("/etc/passwd", [root], options, os.stat("/etc/passwd"))

@@ -46,6 +46,8 @@ class SyncReport:
     swapped: bool = False
     repaired: str = ""
     failures: list[dict[str, str]] = field(default_factory=list)
+    links_skipped: int = 0
+    skipped_links: list[dict[str, str]] = field(default_factory=list)  # links not followed, with the reason
 
     def as_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__slots__}
@@ -55,7 +57,7 @@ class SyncReport:
 class _Pending:
     state: FileState
     chunks: list[Chunk]
-    kind: str  # "added" | "changed" | "failed"
+    kind: str  # "added" | "changed" | "failed" | "skipped" (a link the walker does not follow)
 
 
 class KnowledgeIndex:
@@ -213,8 +215,9 @@ class KnowledgeIndex:
         pending: list[_Pending] = []
         for skip in skipped:
             state = known.get(skip.path)
-            if state is None or state.reason != skip.reason or skip.path in journal:
-                pending.append(_Pending(_failed_state(skip.path, skip.root, 0, 0, None, skip.reason), [], "failed"))
+            kind = "skipped" if skip.link else "failed"
+            if state is None or state.reason != skip.reason or state.status != kind or skip.path in journal:
+                pending.append(_Pending(_failed_state(skip.path, skip.root, 0, 0, None, skip.reason, kind), [], kind))
         by_path = {e.path: e for e in todo}
         # Starting worker processes costs about a second: one file is parsed here unless they already run.
         pool = self._pool if self.parse_workers > 0 and (len(todo) > 1 or self._pool.started) else None
@@ -262,7 +265,7 @@ class KnowledgeIndex:
                 if root is not None and os.path.exists(absolute):
                     targets.append((root, absolute))
         for root, start in targets:
-            for item in walk(root, self.options, start=start):
+            for item in walk(root, self.options, start=start, roots=roots):
                 if isinstance(item, FileEntry):
                     entries.setdefault(item.path, item)
                 else:
@@ -320,6 +323,9 @@ class KnowledgeIndex:
             if p.kind == "failed":
                 report.failed += 1
                 report.failures.append({"path": p.state.path, "reason": p.state.reason or ""})
+            elif p.kind == "skipped":
+                report.links_skipped += 1
+                report.skipped_links.append({"path": p.state.path, "reason": p.state.reason or ""})
             elif p.kind == "added":
                 report.added += 1
             else:
@@ -339,17 +345,21 @@ class KnowledgeIndex:
         self._open_table(gen)
         states = self.manifest.files(gen)
         failures = [{"path": s.path, "reason": s.reason} for s in states.values() if s.status == "failed"]
+        links = [{"path": s.path, "reason": s.reason} for s in states.values() if s.status == "skipped"]
         last = self.manifest.get_meta("last_sync")
         stored = self.manifest.get_meta(f"embedder:{gen}")
         embedder = json.loads(stored) if stored else {}
         out: dict[str, Any] = {
             "data_dir": str(self.data_dir),
             "roots": [{"path": r.path, "include": list(r.include), "exclude": list(r.exclude),
-                       "files": sum(1 for s in states.values() if s.root == r.path)} for r in self.roots()],
+                       "files": sum(1 for s in states.values() if s.root == r.path and s.status != "skipped")}
+                      for r in self.roots()],
             "files": sum(1 for s in states.values() if s.status == "indexed"),
             "failed": len(failures),
             "chunks": self.store.count(self.table_name(gen)),
             "failures": sorted(failures, key=lambda f: f["path"] or ""),
+            "links_skipped": len(links),
+            "skipped_links": sorted(links, key=lambda f: f["path"] or ""),
             "embedder": embedder,
             "generation": gen,
             "rebuilding_to": self.generation if self.rebuilding else None,
@@ -384,8 +394,9 @@ def _under(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
-def _failed_state(path: str, root: str, size: int, mtime_ns: int, sha: str | None, reason: str) -> FileState:
-    return FileState(path, root, size, mtime_ns, sha, None, None, 0, "failed", reason, time.time())
+def _failed_state(path: str, root: str, size: int, mtime_ns: int, sha: str | None, reason: str,
+                  status: str = "failed") -> FileState:
+    return FileState(path, root, size, mtime_ns, sha, None, None, 0, status, reason, time.time())
 
 
 def _rows(state: FileState, chunks: list[Chunk], vectors: dict[str, np.ndarray]) -> list[dict[str, Any]]:

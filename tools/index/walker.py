@@ -1,4 +1,8 @@
-"""Finds the files under the index roots: globs, default excludes, size limit, symlink loops."""
+"""Finds the files under the index roots: globs, default excludes, size limit, links out of the roots, link loops.
+
+:func:`refusal` answers, for one real path, the question the walk answers for a whole tree; the file tools use it so
+that they read only what the index would index.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +11,17 @@ import functools
 import os
 import re
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from tools.index.config import IndexOptions
 from tools.index.manifest import Root
 from tools.index.parsers import file_type_for
+from tools.sandbox import inside, real_target
+
+LINK_OUTSIDE = "link to outside the indexed folders"
+LINK_HIDDEN = "link to a hidden or excluded file"
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +39,7 @@ class Skipped:
     path: str
     root: str
     reason: str
+    link: bool = False  # a link the index does not follow (LINK_OUTSIDE, LINK_HIDDEN), not a file it failed on
 
 
 @functools.lru_cache(maxsize=64)
@@ -50,23 +59,75 @@ def _included(rel: str, name: str, patterns: tuple[str, ...]) -> bool:
     return not patterns or match(rel) is not None or match(name) is not None
 
 
-def walk(root: Root, options: IndexOptions, *, start: str | None = None) -> Iterator[FileEntry | Skipped]:
+def _hidden(rel: str, excludes: tuple[str, ...]) -> bool:
+    return rel != "." and any(_excluded(part, excludes) for part in rel.split(os.sep))
+
+
+def refusal(path: str, roots: Sequence[Root], options: IndexOptions, st: os.stat_result | None = None) -> str | None:
+    """Why the index would not take the real (links resolved) ``path``; None when a root would take it.
+
+    Outside every root, or hidden or excluded in each root it lies in; with ``st`` of a regular file, also one the
+    walk leaves out by its include globs, its type or its size.
+    """
+    reasons: list[str] = []
+    for root in roots:
+        if not inside(path, [root.path]):
+            continue
+        rel = os.path.relpath(path, root.path)
+        if _hidden(rel, options.excludes + root.exclude):
+            reasons.append("is hidden or excluded from the index")
+            continue
+        if st is None or not stat.S_ISREG(st.st_mode):
+            return None
+        includes = options.include + root.include
+        if rel != "." and not _included(rel.replace(os.sep, "/"), os.path.basename(path), includes):
+            reasons.append("is not among the files the index includes")
+        elif file_type_for(Path(path)) is None:
+            reasons.append("is not a type of file the index reads")
+        elif st.st_size > options.max_file_bytes:
+            reasons.append(f"is larger than the index's {_human(options.max_file_bytes)} limit")
+        else:
+            return None
+    return reasons[0] if reasons else "is not inside an indexed folder"
+
+
+def _link_refusal(path: str, roots: Sequence[Root], options: IndexOptions) -> str | None:
+    """Why the link at ``path`` is not followed (the sandbox's rule, then the roots' excludes); None to follow it."""
+    target = real_target(path)
+    if target is None:
+        return None  # dangling or a loop: the stat that follows fails, and the link is passed over as before
+    if not inside(target, [r.path for r in roots]):
+        return LINK_OUTSIDE
+    return LINK_HIDDEN if refusal(target, roots, options) else None
+
+
+def walk(root: Root, options: IndexOptions, *, start: str | None = None,
+         roots: Sequence[Root] = ()) -> Iterator[FileEntry | Skipped]:
     """Yield every indexable file under ``root`` (a folder or a single file) and every problem met.
 
     ``start`` limits the walk to one file or folder inside the root (the watcher's changed paths); the
     root's include and exclude rules still apply to it relative to the root.
 
-    Directory symlinks are followed, but a folder already visited (same device and inode) is reported as a
-    loop instead of being walked again. Files of unknown type are skipped silently; a file over the size
-    limit is reported, because the user would otherwise wonder why it never shows up.
+    A link, to a file or a folder, is followed only when its target lies inside one of ``roots`` (all the indexed
+    roots; ``root`` alone by default) and is not hidden or excluded there; any other link is reported as skipped.
+    A folder already visited (same device and inode) is reported as a loop instead of being walked again.
+    Files of unknown type are skipped silently; a file over the size limit is reported, because the user would
+    otherwise wonder why it never shows up.
     """
     excludes = options.excludes + root.exclude
     includes = options.include + root.include
     top = root.path
     begin = start or top
+    allowed = tuple(roots) or (root,)
     if begin != top:
-        rel_parts = os.path.relpath(begin, top).split(os.sep)
-        if rel_parts[0] == ".." or any(_excluded(part, excludes) for part in rel_parts):
+        rel = os.path.relpath(begin, top)
+        if rel.split(os.sep)[0] == ".." or _hidden(rel, excludes):
+            return
+    if real_target(begin) not in (begin, None):
+        # The start itself or a folder on the way to it is a link: follow it only as the walk below would.
+        why = _link_refusal(begin, allowed, options)
+        if why is not None:
+            yield Skipped(begin, top, why, link=True)
             return
     try:
         st = os.stat(begin)
@@ -91,6 +152,11 @@ def walk(root: Root, options: IndexOptions, *, start: str | None = None) -> Iter
         for entry in entries:
             if _excluded(entry.name, excludes):
                 continue
+            if entry.is_symlink():
+                why = _link_refusal(entry.path, allowed, options)
+                if why is not None:
+                    yield Skipped(entry.path, top, why, link=True)
+                    continue
             try:
                 is_dir = entry.is_dir(follow_symlinks=True)
                 entry_stat = entry.stat(follow_symlinks=True)

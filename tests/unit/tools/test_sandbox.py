@@ -18,7 +18,7 @@ from agents.toolset import ToolContext, build_tools
 from tests.unit.agents.test_graph import retrieve
 from tools import files
 from tools.calc import ToolInputError
-from tools.sandbox import confine
+from tools.sandbox import confine, open_inside, real_target
 
 
 @pytest.fixture
@@ -81,6 +81,20 @@ def test_read_file_takes_root_relative_paths_and_links_that_stay_inside(indexed)
     assert files.read_file(index, str(root / "alias.md")).path == str(root / "a.md")  # the real path comes back
 
 
+def test_the_index_skips_the_links_the_sandbox_refuses(indexed) -> None:  # type: ignore[no-untyped-def]
+    index, root, _ = indexed
+    assert {Path(s["path"]).name: s["reason"] for s in index.status()["skipped_links"]} == {
+        "leak.md": "link to outside the indexed folders", "elsewhere": "link to outside the indexed folders"}
+
+
+def test_a_link_loop_or_a_dangling_link_leads_nowhere(tmp_path: Path) -> None:
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
+    (tmp_path / "dangling").symlink_to(tmp_path / "gone")
+    assert real_target(str(tmp_path / "loop")) is None and real_target(str(tmp_path / "dangling")) is None
+    with pytest.raises(ToolInputError, match="cannot be resolved"):
+        open_inside(str(tmp_path / "loop"), [str(tmp_path)])
+
+
 def test_no_indexed_folder_means_no_file(tmp_path: Path) -> None:
     with pytest.raises(ToolInputError, match="no folders are indexed"):
         confine(str(tmp_path / "a.md"), [])
@@ -89,7 +103,7 @@ def test_no_indexed_folder_means_no_file(tmp_path: Path) -> None:
 def test_list_recent_files_lists_only_what_read_file_may_read(indexed) -> None:  # type: ignore[no-untyped-def]
     index, root, _ = indexed
     listed = {Path(p).relative_to(root).as_posix() for p, _ in files.list_recent_files(index, 100)}
-    assert listed == {"a.md", "alias.md", "sub/b.md"}  # the walker followed leak.md and elsewhere/: not listed
+    assert listed == {"a.md", "alias.md", "sub/b.md"}  # leak.md and elsewhere/ lead outside: never indexed
     for path in listed:
         files.read_file(index, str(root / path))
 
