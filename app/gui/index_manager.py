@@ -273,7 +273,12 @@ class IndexManagerWidget(QWidget):
     def _apply_status(self, status: dict[str, Any]) -> None:
         self.roots.set_roots(status["roots"], status["missing"])
         self.failures.set_failures(status["failures"])
-        self.counts_label.setText(f"{status['files']} files, {status['chunks']} chunks, {status['failed']} failed")
+        counts = f"{status['files']} files, {status['chunks']} chunks, {status['failed']} failed"
+        links = status.get("skipped_links", [])
+        if links:  # links out of the indexed folders are not followed: say which, so nothing seems lost
+            counts += f", {len(links)} link(s) not followed"
+        self.counts_label.setText(counts)
+        self.counts_label.setToolTip("\n".join(f"{link['path']}: {link['reason']}" for link in links))
         last = status["last_sync"]
         self.last_sync_label.setText(ago(last))
         self.last_sync_label.setToolTip(datetime.fromtimestamp(last).strftime("%Y-%m-%d %H:%M:%S") if last else "")

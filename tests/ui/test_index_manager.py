@@ -287,3 +287,15 @@ def test_last_sync_reads_as_people_say_it() -> None:
     assert ago(1000.0, now=1000.0 + 60) == "1 minute ago"
     assert ago(1000.0, now=1000.0 + 3 * 3600 + 5) == "3 hours ago"
     assert ago(0.0, now=30 * 86400.0)[:4] in ("1969", "1970")
+
+
+def test_links_out_of_the_folders_are_said_not_followed(qtbot, widget: IndexManagerWidget, docs: Path,
+                                                        tmp_path: Path) -> None:
+    outside = tmp_path / "outside-secret.txt"
+    outside.write_text("root:x:0:0 the password file", encoding="utf-8")
+    (docs / "x.txt").symlink_to(outside)
+    add(qtbot, widget, docs)
+    sync(qtbot, widget)
+    assert widget.counts_label.text().endswith(", 0 failed, 1 link(s) not followed")
+    assert str(docs.resolve() / "x.txt") in widget.counts_label.toolTip()
+    assert "outside the indexed folders" in widget.counts_label.toolTip()
