@@ -2,7 +2,11 @@
 
 The file (``data_dir/audit.jsonl``) is only ever appended to: each entry is one ``write`` on a descriptor opened with
 O_APPEND and synced to disk before the action goes ahead, so a crash loses no entry and no entry is ever rewritten.
-Long argument values are cut (a note's text is kept to its first 200 characters) so the log stays readable.
+Long argument values are cut (a note's text is kept to its first 200 characters) so the log stays readable; secrets
+(API keys, tokens, passwords) are masked as in traces and logs (agents/redaction.py).
+
+Each entry carries the model's tool call id (``call``): the log is also the ledger that makes a decided call run at
+most once (agents/toolset.py), since the entry is on disk before the action starts.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from collections import deque
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
+
+from agents.redaction import redact
 
 VALUE_CHARS = 200
 
@@ -31,12 +37,16 @@ class AuditEntry:
     decision: Decision
     decided_by: DecidedBy
     reason: str
+    call: str | None = None  # the tool call id; None in entries written before it was recorded
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
 def _short(value: Any) -> Any:
+    """``value`` with secrets masked (as traces and logs mask them) and long strings cut, masked before the cut."""
+    if isinstance(value, str):
+        value = redact(value).text
     if isinstance(value, str) and len(value) > VALUE_CHARS:
         return f"{value[:VALUE_CHARS]}... ({len(value)} characters)"
     if isinstance(value, dict):
@@ -54,10 +64,10 @@ class AuditLog:
         self._lock = threading.Lock()
 
     def record(self, thread: str | None, tool: str, arguments: dict[str, Any], decision: Decision,
-               decided_by: DecidedBy, reason: str) -> AuditEntry:
+               decided_by: DecidedBy, reason: str, call: str | None = None) -> AuditEntry:
         """Append one entry (the time is now) and return it."""
         entry = AuditEntry(time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), thread, tool, _short(arguments),
-                           decision, decided_by, reason)
+                           decision, decided_by, redact(reason).text, call)
         self.append(entry)
         return entry
 
@@ -71,6 +81,23 @@ class AuditLog:
                 os.fsync(fd)
             finally:
                 os.close(fd)
+
+    def decided(self, call: str) -> AuditEntry | None:
+        """The entry already written for tool call ``call``, or None (the file is read; decisions are rare)."""
+        if not self.path.exists():
+            return None
+        needle = json.dumps(call)
+        with self.path.open(encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                if needle not in line:  # a substring test first: most lines are other calls
+                    continue
+                try:
+                    entry = AuditEntry(**json.loads(line))
+                except (ValueError, TypeError):
+                    continue
+                if entry.call == call:
+                    return entry
+        return None
 
     def read(self, limit: int | None = None) -> list[AuditEntry]:
         """The last ``limit`` entries (all without a limit), oldest first; lines that do not parse are skipped."""

@@ -4,8 +4,13 @@
 deterministic draft is computed for every turn before the model is tried, so a model that is missing, fails or
 times out still leaves a cited answer, and the answer says which mode produced it and why.
 
-Retrieved chunks and tool results pass the injection guard (``screen``, agents/screening.py): what looks like
-instructions to the model reaches it fenced as untrusted data, and the turn's ``warnings`` make side effects ask.
+Retrieved chunks, remembered facts and tool results pass the injection guard (``screen``, agents/screening.py):
+what looks like instructions to the model reaches it fenced as untrusted data, and the turn's ``warnings`` make side
+effects ask.
+
+A tool step runs each call as its own task (a LangGraph ``Send``): the reads first, then, once their results are
+screened, the side effects. So a read flagged in a step makes that same step's side effects ask, and an approval's
+interrupt re-runs only the call that asked: the calls already done keep their results and are not run again.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from langgraph.config import get_stream_writer
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.message import REMOVE_ALL_MESSAGES, add_messages
 from langgraph.prebuilt import ToolNode
-from langgraph.types import Checkpointer, interrupt
+from langgraph.types import Checkpointer, Send, interrupt
 
 from agents import guards, prompts, screening, workflows
 from agents.cache import SemanticCache, SourcesExist
@@ -40,6 +45,7 @@ from agents.intent import IntentClassifier
 from agents.providers.errors import ProviderError
 from agents.routing import ModelGetter
 from agents.telemetry import traced
+from agents.toolset import has_side_effects
 from tools.errors import DeskmateError
 from tools.index.search import SearchHit
 from tools.memory import MemoryStore
@@ -81,6 +87,7 @@ class AskState(TypedDict, total=False):
     usage: dict[str, int]
     warnings: list[dict[str, Any]]  # {"source": path or tool, "reasons": [...]} for text that addresses the model
     flagged: list[str]  # content hashes of retrieved chunks fenced as untrusted in the prompt
+    facts: list[dict[str, Any]]  # remembered facts recalled for this question: {"id", "text", "flagged"}
     messages: Annotated[list[AnyMessage], add_messages]
 
 
@@ -131,7 +138,7 @@ def build_graph(
         return {"question": question, "answer": "", "fallback_reason": None, "model": None, "prompt": None, "usage": {},
                 "work": [RemoveMessage(id=REMOVE_ALL_MESSAGES)],  # type: ignore[list-item]  # add_messages clears on it
                 "steps": 0, "tool_calls": [], "model_index": 0, "failures": [], "retry": False, "agent_failed": False,
-                "warnings": [], "flagged": []}
+                "warnings": [], "flagged": [], "facts": []}
 
     def classify(state: AskState) -> AskState:
         return {"intent": intents.classify(state["question"]).intent}
@@ -167,8 +174,16 @@ def build_graph(
             return {"hits": [], "retrieval_error": str(exc)}
         # The sources the model will read are screened; lower-ranked hits only ever reach the deterministic draft.
         warnings, flagged = screening.screen_hits(hits[:SOURCES], screen) if screen else ([], [])
+        # What the user asked Deskmate to remember, when it bears on the question: screened each time, like a source
+        # (a stored fact may predate the screen, or the user may have kept one that reads as instructions).
+        asks = memory is not None and bool(hits) and state["intent"] == "question"  # only a model answer uses them
+        recalled = memory.recall(state["question"], k=3, min_score=RECALL_MIN) if memory and asks else []
+        facts, fact_warnings = screening.screen_facts(recalled, screen)
+        for warning in fact_warnings:
+            warnings = screening.merge(warnings, warning["source"], warning["reasons"])
         _warn(warnings)
-        return {"hits": [asdict(h) for h in hits], "retrieval_error": None, "warnings": warnings, "flagged": flagged}
+        return {"hits": [asdict(h) for h in hits], "retrieval_error": None, "warnings": warnings, "flagged": flagged,
+                "facts": facts}
 
     def draft(state: AskState) -> AskState:
         hits = [_hit(h) for h in state["hits"]]
@@ -206,11 +221,13 @@ def build_graph(
         opening: list[AnyMessage] = []
         if steps == 0:
             system = template.system
-            remembered = memory.recall(state["question"], k=3, min_score=RECALL_MIN) if memory else []
-            if remembered:  # what the user asked Deskmate to remember, when it bears on the question
-                system += "\nThe user told you: " + " ".join(r.memory.text for r in remembered)
+            facts = state.get("facts") or []
+            trusted = [f["text"] for f in facts if not f["flagged"]]
+            if trusted:
+                system += "\nThe user told you: " + " ".join(trusted)
             flagged = frozenset(state.get("flagged") or [])
-            user = template.user.format(sources=_sources_block(hits, flagged), question=state["question"])
+            sources = "\n\n".join(filter(None, [_sources_block(hits, flagged), screening.fenced_facts(facts)]))
+            user = template.user.format(sources=sources, question=state["question"])
             opening = [SystemMessage(system), HumanMessage(user)]
         write = get_stream_writer()
         name = None
@@ -241,14 +258,33 @@ def build_graph(
         return {"work": [*opening, reply], "steps": steps + 1, "model": name, "prompt": ref,
                 "usage": usage, "agent_failed": False, "retry": False}  # type: ignore[typeddict-item]
 
-    def after_agent(state: AskState) -> str:
+    def after_agent(state: AskState) -> str | list[Send]:
         if state.get("retry"):
             return "agent"
         if state.get("agent_failed"):
             return "finish"
         last = state["work"][-1]
         wants_tools = isinstance(last, AIMessage) and bool(last.tool_calls)
-        return "tools" if wants_tools and state.get("steps", 0) < max_steps else "ground"
+        calls = (_pending(state, effects=False) or _pending(state, effects=True)) if wants_tools else []
+        return _run(calls) if calls and state.get("steps", 0) < max_steps else "ground"
+
+    def after_screen(state: AskState) -> str | list[Send]:
+        """The step's side effects once its reads are in and screened (the turn's warnings now include theirs)."""
+        calls = _pending(state, effects=True)
+        return _run(calls) if calls else "agent"
+
+    def _pending(state: AskState, *, effects: bool) -> list[dict[str, Any]]:
+        """The side effects (or reads) of the current step while none of them has run; [] once they have."""
+        work = state.get("work", [])
+        step = next((m for m in reversed(work) if isinstance(m, AIMessage)), None)
+        calls = [c for c in (step.tool_calls if step is not None else []) if (c["name"] in side_effects) is effects]
+        answered = {m.tool_call_id for m in work if isinstance(m, ToolMessage)}
+        # A call left without a result must not send its kind round again: the step moves on either way.
+        return [] if any(c.get("id") in answered for c in calls) else [dict(c) for c in calls]
+
+    def _run(calls: list[dict[str, Any]]) -> list[Send]:
+        # One task per call: an interrupt in one re-runs that task alone, and each task resumes with its own answer.
+        return [Send("tools", [{**call, "type": "tool_call"}]) for call in calls]
 
     def ground(state: AskState) -> AskState:
         """Keep the model's final answer only if it is usable and its sources (or its tools' results) support it."""
@@ -289,6 +325,8 @@ def build_graph(
 
     def finish(state: AskState) -> AskState:
         fact = workflows.self_statement(state.get("question", "")) if memory is not None else None
+        if fact and screen is not None and screen(fact).suspicious:
+            fact = None  # a "fact" that reads as instructions would reach later prompts: not offered for keeping
         if memory is not None and fact and state.get("intent") == "question" and consent != "never":
             # A fact the user mentioned about themselves is kept only with their consent (the same approval path).
             if consent == "always" or interrupt({"tool": "remember", "args": {"fact": fact}}) is True:
@@ -304,7 +342,8 @@ def build_graph(
                      ("draft", draft), ("agent", agent), ("screen", screen_tools), ("ground", ground),
                      ("finish", finish)):
         add(name, fn)
-    graph.add_node("tools", ToolNode(tools, messages_key="work", handle_tool_errors=True) if tools else finish)
+    side_effects = frozenset(t.name for t in tools if has_side_effects(t))
+    graph.add_node("tools", ToolNode(tools, messages_key="work", handle_tool_errors=True))
     graph.add_edge(START, "check_input")
     graph.add_conditional_edges("check_input", lambda s: "finish" if s.get("answer") else "classify",
                                 ["classify", "finish"])
@@ -315,7 +354,7 @@ def build_graph(
     graph.add_conditional_edges("draft", needs_model, ["agent", "finish"])
     graph.add_conditional_edges("agent", after_agent, ["agent", "tools", "ground", "finish"])
     graph.add_edge("tools", "screen")
-    graph.add_edge("screen", "agent")
+    graph.add_conditional_edges("screen", after_screen, ["tools", "agent"])
     graph.add_edge("ground", "finish")
     graph.add_edge("finish", END)
     return graph.compile(checkpointer=checkpointer)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
+import unicodedata
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -60,6 +62,23 @@ class ApprovalNeeded:
     args: dict[str, Any]
     id: str = ""  # the graph's interrupt id, so each request gets its own answer
     reason: str = ""  # why it asks even if its policy is "always": the turn read text that addresses the model
+
+    def details(self) -> list[tuple[str, str]]:
+        """Each argument as (name, its whole value) to show as plain text: nothing cut, nothing able to act.
+
+        Control and format characters (an escape sequence, a right-to-left override, a zero-width space) are written
+        as escapes (see ``visible``), so a value cannot redraw the terminal or hide part of itself.
+        """
+        return [(str(name), visible(value)) for name, value in self.args.items()]
+
+
+def visible(value: Any) -> str:
+    """``value`` as text with every control or format character except newline and tab written as an escape."""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    if text.isprintable():
+        return text
+    return "".join(ch if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cf") else
+                   ascii(ch)[1:-1] for ch in text)
 
 
 @dataclass(frozen=True, slots=True)

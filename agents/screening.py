@@ -1,8 +1,9 @@
-"""Screening: the injection guard applied to what the model reads in a turn (retrieved chunks and tool results).
+"""Screening: the injection guard applied to what the model reads in a turn (chunks, remembered facts, tool results).
 
 A suspicious text is not dropped: it may well hold the answer. It goes to the model fenced as untrusted data
 (resources/prompts/untrusted.toml), still numbered and citable, and the turn records a warning (path and reasons)
-that the runner reports and that makes every side effect in the turn ask the user (agents/toolset.py).
+that the runner reports and that makes every side effect in the turn ask the user (agents/toolset.py). A remembered
+fact is screened each time it is recalled: a flagged one leaves the system prompt for a fence in the user's message.
 """
 
 from __future__ import annotations
@@ -17,12 +18,13 @@ from langchain_core.messages import AnyMessage, ToolMessage
 from agents import prompts
 from agents.guards import Scan
 from tools.index.search import SearchHit
+from tools.memory import Recalled
 
 Screen = Callable[[str], Scan]
 Warnings = list[dict[str, Any]]
 
 # Text cannot close its own fence or pose as a chat-template token once these are taken apart.
-_FENCE_LINE = re.compile(r"^.*\b(?:BEGIN|END) UNTRUSTED (?:EXCERPT|TOOL RESULT)\b.*$", re.M | re.I)
+_FENCE_LINE = re.compile(r"^.*\b(?:BEGIN|END) UNTRUSTED (?:EXCERPT|TOOL RESULT|REMEMBERED FACT)\b.*$", re.M | re.I)
 _SPECIAL = re.compile(r"<\|([^|<>]{1,40})\|>")
 
 
@@ -53,6 +55,25 @@ def screen_hits(hits: Sequence[SearchHit], screen: Screen) -> tuple[Warnings, li
     return warnings, flagged
 
 
+def screen_facts(recalled: Sequence[Recalled], screen: Screen | None) -> tuple[list[dict[str, Any]], Warnings]:
+    """The recalled facts as ``{"id", "text", "flagged"}``, and a warning per fact that looks like instructions."""
+    facts: list[dict[str, Any]] = []
+    warnings: Warnings = []
+    for item in recalled:
+        result = screen(item.memory.text) if screen is not None else None
+        flagged = bool(result and result.suspicious)
+        if result is not None and flagged:
+            warnings = merge(warnings, f"remembered fact {item.memory.id}", result.reasons)
+        facts.append({"id": item.memory.id, "text": item.memory.text, "flagged": flagged})
+    return facts, warnings
+
+
+def fenced_facts(facts: Sequence[dict[str, Any]]) -> str:
+    """The flagged facts, each fenced as untrusted data ('' when none is flagged)."""
+    fence = prompts.load("untrusted").parts["fact"]
+    return "\n\n".join(fence.format(text=defang(f["text"])) for f in facts if f["flagged"])
+
+
 def source_block(n: int, hit: SearchHit, text: str, flagged: bool) -> str:
     """Source ``n`` as the answer prompt shows it: plain, or fenced as untrusted when the guard flagged it."""
     where = f"{Path(hit.path).name}{f' p.{hit.page}' if hit.page else ''}"
@@ -75,6 +96,8 @@ def screen_results(work: Sequence[AnyMessage], screen: Screen) -> tuple[list[Too
     for message in reversed(work):
         if not isinstance(message, ToolMessage):
             break  # results of earlier rounds were screened when they came in
+        if message.response_metadata.get("fenced"):
+            continue  # fenced by the pass after this step's reads; the side effects' pass sees it again
         text = str(message.content)
         result = screen(text)
         if not result.suspicious:
@@ -82,7 +105,7 @@ def screen_results(work: Sequence[AnyMessage], screen: Screen) -> tuple[list[Too
         warnings = merge(warnings, _source_of(message, calls), result.reasons)
         wrapped = prompts.load("untrusted").parts["tool_result"].format(tool=message.name, text=defang(text))
         fenced.append(ToolMessage(content=wrapped, tool_call_id=message.tool_call_id, name=message.name,
-                                  id=message.id, status=message.status))
+                                  id=message.id, status=message.status, response_metadata={"fenced": True}))
     return fenced, warnings
 
 

@@ -6,6 +6,11 @@ graph stops with a LangGraph interrupt and the runner asks the user. Each has a 
 "always" or "never"; with no one to ask, the answer is "not approved" and nothing happens. A turn that read text
 which looks like instructions to the model (its ``warnings``, see agents/guards.py) asks even under "always", and
 says why; "never" still refuses. Every decision on a side effect is appended to the audit log (agents/audit.py).
+
+Exactly once: each decision is keyed by the model's tool call id and written down (audit log, synced, and a ledger in
+memory) before the action runs; a call whose id is already decided never runs or asks again, whatever replays it.
+The graph runs each call of a step as its own task, reads before side effects (agents/graph.py), so an interrupt
+re-runs only the call that asked. A fact the model wants remembered that reads as instructions is refused.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import threading
 import webbrowser
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,13 +26,14 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from langchain_core.tools import BaseTool, StructuredTool
+from langchain_core.tools import BaseTool, InjectedToolCallId, StructuredTool
 from langgraph.config import get_config
 from langgraph.prebuilt import InjectedState
 from langgraph.types import interrupt
 
-from agents.audit import AuditLog
-from agents.screening import caution
+from agents import guards
+from agents.audit import AuditLog, Decision
+from agents.screening import Screen, caution
 from agents.workflows import extractive_summary
 from tools import calc, clock, files
 from tools.calc import ToolInputError
@@ -38,6 +45,7 @@ from tools.sandbox import confine
 Policy = Literal["ask", "always", "never"]
 SIDE_EFFECTS = ("write_note", "open_path", "remember", "forget")
 State = Annotated[dict[str, Any], InjectedState]  # the graph's state, passed by ToolNode; the model never sees it
+CallId = Annotated[str, InjectedToolCallId]  # the id of the model's tool call, passed by ToolNode
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]+):")
 
 
@@ -50,43 +58,65 @@ class ToolContext:
     policies: dict[str, Policy] = field(default_factory=dict)
     opener: Callable[[str], None] | None = None  # how open_path opens; the system's default application if None
     audit_log: Path | None = None  # where each decision on a side effect is appended (data_dir/audit.jsonl)
+    screen: Screen | None = guards.scan  # what a fact must pass before it is remembered; None turns it off
 
 
 class _Gate:
-    """Decides each side effect (policy, the turn's warnings, the user) and writes the decision to the audit log."""
+    """Decides each side effect (policy, the turn's warnings, the user) and writes the decision down before it runs."""
 
     def __init__(self, ctx: ToolContext) -> None:
         self.ctx = ctx
         self.log = AuditLog(ctx.audit_log) if ctx.audit_log is not None else None
+        self._decided: dict[str, Decision] = {}  # tool call id -> decision: the ledger, also without an audit log
+        self._lock = threading.Lock()  # the calls of one step run side by side
 
-    def record(self, tool: str, args: dict[str, Any], decision: Literal["allowed", "denied", "refused"],
-               decided_by: Literal["user", "policy"], reason: str) -> None:
-        if self.log is not None:
-            thread = get_config().get("configurable", {}).get("thread_id")
-            self.log.record(thread, tool, args, decision, decided_by, reason)
+    def _prior(self, call: str) -> Decision | None:
+        if call in self._decided:
+            return self._decided[call]
+        entry = self.log.decided(call) if self.log is not None else None  # after a restart: what is on disk
+        return entry.decision if entry is not None else None
 
-    def approve(self, tool: str, args: dict[str, Any], state: dict[str, Any]) -> str | None:
+    @staticmethod
+    def _repeat(tool: str, decision: Decision) -> str:
+        if decision == "allowed":
+            return f"not repeated: {tool} already ran for this tool call"
+        return f"not approved: {tool} was already {decision} for this tool call"
+
+    def record(self, tool: str, args: dict[str, Any], call: str, decision: Decision,
+               decided_by: Literal["user", "policy"], reason: str, told: str = "") -> str | None:
+        """Write the decision down, once per call id: None when the call may run now, else what the model is told."""
+        with self._lock:
+            prior = self._prior(call)
+            if prior is not None:
+                return self._repeat(tool, prior)
+            if self.log is not None:
+                thread = get_config().get("configurable", {}).get("thread_id")
+                self.log.record(thread, tool, args, decision, decided_by, reason, call)
+            self._decided[call] = decision
+        return None if decision == "allowed" else told or f"not approved: the user declined {tool}"
+
+    def approve(self, tool: str, args: dict[str, Any], state: dict[str, Any], call: str) -> str | None:
         """None when the call may run; otherwise the message the model gets instead of a result."""
+        prior = self._prior(call)
+        if prior is not None:  # a replayed call: neither asked nor run again
+            return self._repeat(tool, prior)
         policy = self.ctx.policies.get(tool, "ask")
         why = caution(state.get("warnings") or [])
         if policy == "never":
-            self.record(tool, args, "refused", "policy", f"the policy for {tool} is never")
-            return f"not approved: the user does not allow {tool}"
+            return self.record(tool, args, call, "refused", "policy", f"the policy for {tool} is never",
+                               f"not approved: the user does not allow {tool}")
         if policy == "always" and not why:
-            self.record(tool, args, "allowed", "policy", f"the policy for {tool} is always")
-            return None
+            return self.record(tool, args, call, "allowed", "policy", f"the policy for {tool} is always")
         decision = interrupt({"tool": tool, "args": args, "reason": why})
         if decision is True:
-            self.record(tool, args, "allowed", "user", why or "the user approved")
-            return None
+            return self.record(tool, args, call, "allowed", "user", why or "the user approved")
         if decision is None:  # nobody to ask (a script, a pipe): no is the answer
-            self.record(tool, args, "denied", "policy", "no one was there to approve it" + (f"; {why}" if why else ""))
-        else:
-            self.record(tool, args, "denied", "user", why or "the user declined")
-        return f"not approved: the user declined {tool}"
+            return self.record(tool, args, call, "denied", "policy",
+                               "no one was there to approve it" + (f"; {why}" if why else ""))
+        return self.record(tool, args, call, "denied", "user", why or "the user declined")
 
-    def refuse(self, tool: str, args: dict[str, Any], error: ToolInputError) -> ToolInputError:
-        self.record(tool, args, "refused", "policy", str(error))
+    def refuse(self, tool: str, args: dict[str, Any], call: str, error: ToolInputError) -> ToolInputError:
+        self.record(tool, args, call, "refused", "policy", str(error))
         return error
 
 
@@ -172,9 +202,15 @@ def build_tools(ctx: ToolContext) -> list[BaseTool]:
     if ctx.memory is not None:
         memory = ctx.memory
 
-        def remember(fact: str, state: State) -> str:
+        def remember(fact: str, state: State, call: CallId) -> str:
             """Store a fact the user asked you to remember (asks the user first)."""
-            refused = gate.approve("remember", {"fact": fact}, state)
+            args = {"fact": fact}
+            found = ctx.screen(fact) if ctx.screen is not None else guards.CLEAN
+            if found.suspicious:  # stored, it would reach every later prompt that recalls it: a lasting injection
+                problem = ToolInputError(f"not remembered: the fact looks like instructions to the model "
+                                         f"({found.reasons[0]}); only plain statements about the user are kept")
+                raise gate.refuse("remember", args, call, problem)
+            refused = gate.approve("remember", args, state, call)
             return refused or f"remembered: {memory.add(fact).text}"
 
         def recall(query: str) -> str:
@@ -182,9 +218,9 @@ def build_tools(ctx: ToolContext) -> list[BaseTool]:
             found = memory.recall(query, k=5)
             return "\n".join(r.memory.text for r in found) or "nothing remembered about that"
 
-        def forget(query: str, state: State) -> str:
+        def forget(query: str, state: State, call: CallId) -> str:
             """Forget the remembered facts the query clearly refers to (asks the user first)."""
-            refused = gate.approve("forget", {"query": query}, state)
+            refused = gate.approve("forget", {"query": query}, state, call)
             if refused:
                 return refused
             gone = memory.forget_matching(query)
@@ -195,21 +231,21 @@ def build_tools(ctx: ToolContext) -> list[BaseTool]:
     if ctx.notes_dir is not None:
         notes_dir = ctx.notes_dir
 
-        def write_note(title: str, text: str, state: State) -> str:
+        def write_note(title: str, text: str, state: State, call: CallId) -> str:
             """Save a note as a Markdown file in the user's Deskmate notes folder (asks the user first)."""
-            refused = gate.approve("write_note", {"title": title, "text": text}, state)
+            refused = gate.approve("write_note", {"title": title, "text": text}, state, call)
             return refused or f"saved {files.write_note(notes_dir, title, text)}"
 
         made.append(write_note)
 
-    def open_path(target: str, state: State) -> str:
+    def open_path(target: str, state: State, call: CallId) -> str:
         """Open an indexed file or an http(s) web address in the user's default application (asks the user first)."""
         args = {"target": target}
         try:
             where = _open_target(ctx, target)
         except ToolInputError as exc:
-            raise gate.refuse("open_path", args, exc) from None
-        refused = gate.approve("open_path", args, state)
+            raise gate.refuse("open_path", args, call, exc) from None
+        refused = gate.approve("open_path", args, state, call)
         if refused:
             return refused
         (ctx.opener or _open_with_system)(where)
@@ -217,4 +253,10 @@ def build_tools(ctx: ToolContext) -> list[BaseTool]:
 
     made.append(open_path)
     # A tool's failure (bad arguments, a refused path) goes back to the model as a message: ToolNode does that.
-    return [StructuredTool.from_function(fn) for fn in made]
+    # The graph reads "side_effects" to run these after the step's reads (agents/graph.py).
+    return [StructuredTool.from_function(fn, metadata={"side_effects": fn.__name__ in SIDE_EFFECTS}) for fn in made]
+
+
+def has_side_effects(tool: BaseTool) -> bool:
+    """Whether ``tool`` acts on the world (and so goes through an approval) rather than only reading."""
+    return bool((tool.metadata or {}).get("side_effects"))

@@ -61,6 +61,10 @@ class FakeChatModel(StreamingChatModel):
     def enqueue_tool_call(self, name: str, arguments: dict[str, Any], text: str = "") -> FakeChatModel:
         return self._push(Scripted(text=text, tool_calls=[(name, arguments)]))
 
+    def enqueue_tool_calls(self, calls: list[tuple[str, dict[str, Any]]], text: str = "") -> FakeChatModel:
+        """One reply holding several tool calls (a model step that asks for more than one tool at once)."""
+        return self._push(Scripted(text=text, tool_calls=list(calls)))
+
     def enqueue_error(self, error: ProviderError, *, after_text: str = "", after_chunks: int = 0) -> FakeChatModel:
         return self._push(Scripted(text=after_text, error=error, error_after_chunks=after_chunks))
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtGui import QGuiApplication, QTextOption
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
+    QPlainTextEdit,
     QPushButton,
     QScrollArea,
     QSizePolicy,
@@ -117,12 +118,20 @@ class ApprovalWidget(QFrame):
         self.setAccessibleName(f"Approval for {request.tool}")
         layout = QVBoxLayout(self)
         action = TOOL_ACTIONS.get(request.tool, "run a tool with side effects")
-        details = "\n".join(f"  {key}: {str(value)[:200]}" for key, value in request.args.items())
         careful = f"\nCareful: {request.reason}. Allow it only if you asked for this." if request.reason else ""
-        self.text = QLabel(f"Deskmate wants to {action} ({request.tool}):\n{details}{careful}")
+        self.text = QLabel(f"Deskmate wants to {action} ({request.tool}):{careful}")
+        self.text.setTextFormat(Qt.TextFormat.PlainText)  # a QLabel guesses HTML otherwise: model text is data
         self.text.setWordWrap(True)
         self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.text)
+        # Every argument whole, as plain text that scrolls: what is approved is exactly what runs.
+        self.details = QPlainTextEdit()
+        self.details.setReadOnly(True)
+        self.details.setAccessibleName(f"What {request.tool} will do")
+        self.details.setWordWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)  # long web addresses too
+        self.details.setPlainText("\n".join(f"{name}: {value}" for name, value in request.request.details()))
+        self.details.setMaximumHeight(self.details.fontMetrics().lineSpacing() * 10 + 12)
+        layout.addWidget(self.details)
         row = QHBoxLayout()
         self.allow = QPushButton("&Allow once")
         self.always = QPushButton(f"Al&ways allow {request.tool}")
@@ -162,12 +171,14 @@ class TurnWidget(QFrame):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         self.question = QLabel(question)
+        self.question.setTextFormat(Qt.TextFormat.PlainText)  # the question, a tool's name, a document's words: text
         self.question.setWordWrap(True)
         self.question.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.question.setStyleSheet("font-weight: bold;")
         self.question.setAccessibleName("Question")
         layout.addWidget(self.question)
         self.status = QLabel("")
+        self.status.setTextFormat(Qt.TextFormat.PlainText)
         self.status.setAccessibleName("Answer status")
         layout.addWidget(self.status)
         self.answer = AnswerBrowser()
@@ -186,6 +197,7 @@ class TurnWidget(QFrame):
         self.badge.hide()
         footer.addWidget(self.badge)
         self.warning = QLabel("")
+        self.warning.setTextFormat(Qt.TextFormat.PlainText)
         self.warning.setWordWrap(True)
         self.warning.setAccessibleName("Warning about the sources")
         self.warning.setStyleSheet("color: #b45309;")

@@ -48,6 +48,7 @@ class QuickAskDialog(QFrame):
         self.input.returnPressed.connect(self.ask)
         layout.addWidget(self.input)
         self.status = QLabel("")
+        self.status.setTextFormat(Qt.TextFormat.PlainText)  # error messages carry paths and document words
         self.status.setWordWrap(True)
         self.status.setAccessibleName("Quick answer status")
         layout.addWidget(self.status)

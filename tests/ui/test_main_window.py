@@ -67,7 +67,7 @@ def test_an_inline_approval_runs_the_tool_when_allowed(qtbot, window: MainWindow
     turn = window.chat.current
     assert turn is not None
     approval = turn.approvals.itemAt(0).widget()
-    assert "save a note" in approval.text.text() and "Fee 95 euros" in approval.text.text()
+    assert "save a note" in approval.text.text() and "text: Fee 95 euros" in approval.details.toPlainText()
     with qtbot.waitSignal(window.turns.finished, timeout=30_000):
         approval.always.click()
     assert [p.read_text(encoding="utf-8") for p in (backend.paths.data_dir / "notes").glob("*.md")]

@@ -35,7 +35,7 @@ def test_entries_are_appended_one_line_each_and_never_rewritten(tmp_path: Path) 
     log.record("t1", "open_path", {"target": "https://example.org"}, "denied", "user", "the user declined")
     assert path.read_bytes().startswith(before) and path.stat().st_ino == inode  # appended, not replaced
     first, second = lines(path)
-    assert set(first) == {"time", "thread", "tool", "arguments", "decision", "decided_by", "reason"}
+    assert set(first) == {"time", "thread", "tool", "arguments", "decision", "decided_by", "reason", "call"}
     assert first["arguments"]["text"] == "x" * 200 + "... (500 characters)" and first["arguments"]["title"] == "A"
     assert (second["tool"], second["decision"], second["decided_by"]) == ("open_path", "denied", "user")
     assert first["time"].endswith("Z") and stat.S_IMODE(path.stat().st_mode) == 0o600
@@ -52,6 +52,20 @@ def test_another_writers_lines_stay_and_a_torn_line_is_skipped_when_reading(tmp_
     assert [e.arguments["fact"] for e in log.read()] == ["fact 0", "fact 1", "fact 2"]
     assert [e.arguments["fact"] for e in log.read(limit=2)] == ["fact 1", "fact 2"]
     assert AuditLog(tmp_path / "none.jsonl").read() == []
+
+
+def test_the_entry_of_a_tool_call_is_found_by_its_id(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    log = AuditLog(path)
+    assert log.decided("call_1") is None
+    path.write_text('{"time": "cut sh\n{"time": "2026-01-01T00:00:00Z", "thread": null, "tool": "write_note", '
+                    '"arguments": {}, "decision": "allowed", "decided_by": "user", "reason": "old, no call id"}\n',
+                    encoding="utf-8")
+    log.record("t1", "open_path", {"target": "call_1"}, "denied", "user", "the user declined", "call_2")
+    log.record("t1", "write_note", {"title": "A"}, "allowed", "policy", "the policy for write_note is always", "call_1")
+    found = log.decided("call_1")
+    assert found is not None and (found.tool, found.decision) == ("write_note", "allowed")
+    assert log.decided("call_3") is None
 
 
 def _turn(registry, tmp_path: Path, calls: list[tuple[str, dict[str, Any]]], policies: dict[str, Any],  # noqa: F811

@@ -122,7 +122,7 @@ def test_the_suspicious_chunk_is_fenced_but_still_citable(corpus, registry: Mode
     assert "UNTRUSTED EXCERPT" in prompt and "BEGIN UNTRUSTED EXCERPT [" in prompt
     assert "ignore all previous instructions" in prompt.lower()  # quoted as data, not removed
     assert turn.done.mode == "llm" and turn.done.citations[0].path.endswith("acme-invoice.md")
-    assert turn.done.prompt == "answer_from_sources@2+untrusted@1"
+    assert turn.done.prompt == "answer_from_sources@2+untrusted@2"
 
 
 def test_an_explicit_approval_still_lets_the_user_act(corpus, registry: ModelRegistry, tmp_path: Path) -> None:
