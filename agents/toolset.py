@@ -39,6 +39,7 @@ from tools import calc, clock, files
 from tools.calc import ToolInputError
 from tools.index.knowledge import KnowledgeIndex
 from tools.index.search import SearchHit
+from tools.index.walker import refusal
 from tools.memory import MemoryStore
 from tools.sandbox import confine
 
@@ -137,6 +138,10 @@ def _open_target(ctx: ToolContext, target: str) -> str:
     real = confine(text, files.root_paths(ctx.index))
     if not real.exists():
         raise ToolInputError(f"{target} does not exist (any more)")
+    # The same rule as read_file: a hidden or excluded file (.config/..., *.log) is not the user's document.
+    why = refusal(str(real), ctx.index.roots(), ctx.index.options, real.stat())
+    if why:
+        raise ToolInputError(f"{target} {why}, so it cannot be opened")
     return str(real)
 
 

@@ -198,3 +198,14 @@ def test_a_windows_drive_is_a_path_not_a_scheme(indexed, registry: ModelRegistry
     opened, told, _ = _open(registry, tmp_path, index, "C:\\Users\\me\\secret.txt")
     assert opened == [] and "addresses cannot be opened" not in told
     assert ("does not exist" if os.sep == "/" else "not inside an indexed folder") in told
+
+
+@pytest.mark.parametrize("name", [".config/gh/hosts.yml", "secrets.log"])
+def test_open_path_refuses_what_read_file_refuses(indexed, registry: ModelRegistry, tmp_path: Path,
+                                                  name: str) -> None:  # type: ignore[no-untyped-def]
+    index, root, _ = indexed
+    hidden = root / name
+    hidden.parent.mkdir(parents=True, exist_ok=True)
+    hidden.write_text("oauth_token: gho_secret\n", encoding="utf-8")
+    opened, told, asked = _open(registry, tmp_path, index, str(hidden))
+    assert opened == [] and asked == [] and "cannot be opened" in told
