@@ -10,8 +10,6 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from rich.text import Text
-
 from agents.cache import SemanticCache
 from agents.checkpoints import open_checkpointer
 from agents.graph import build_graph
@@ -95,15 +93,15 @@ def open_session(settings: AppSettings, paths: Paths, model_name: str | None = N
 
 
 def _ask_user(request: ApprovalNeeded) -> bool:
-    """A yes/no question on the terminal, every argument shown whole (wrapped) and literally; anything but yes declines.
+    """A yes/no question on the terminal, every argument whole (wrapped) and literal; anything but yes declines.
 
-    Rich ``Text`` is never parsed for markup or emoji codes: a model-chosen ``[/bold]`` is printed, not obeyed.
+    The consoles never parse markup or emoji codes: a model-chosen ``[/bold]`` is printed, not obeyed.
     """
-    err.print(Text.assemble("Deskmate wants to run ", (request.tool, "bold"), " with:"))
+    err.print(styled("Deskmate wants to run ", (request.tool, "bold"), " with:"))
     for name, value in request.details():
-        err.print(Text.assemble(f"  {name}: ", value))
+        err.print(f"  {name}: {value}")
     if request.reason:
-        err.print(Text(f"Careful: {request.reason}. Allow it only if you asked for this."))
+        err.print(f"Careful: {request.reason}. Allow it only if you asked for this.")
     return input("Allow it? [y/N] ").strip().lower() in ("y", "yes")
 
 
@@ -187,9 +185,9 @@ def run_memory(args: argparse.Namespace, settings: AppSettings, paths: Paths) ->
             out.print(f"remembered {memory.id}: {memory.text}", markup=False)
             found = scan(memory.text)
             if found.suspicious:  # kept (the user typed it), and fenced whenever it is recalled: say so
-                err.print(Text(f"warning: this fact looks like instructions to the model ({found.reasons[0]}); it is "
-                               "kept, but whenever it is recalled it is given to the model as untrusted data and any "
-                               f"action in that turn asks first. `deskmate memory forget {memory.id}` removes it."))
+                err.print(f"warning: this fact looks like instructions to the model ({found.reasons[0]}); it is "
+                          "kept, but whenever it is recalled it is given to the model as untrusted data and any "
+                          f"action in that turn asks first. `deskmate memory forget {memory.id}` removes it.")
         elif args.memory_command == "forget":
             gone = store.forget(args.id)
             if gone is None:

@@ -19,7 +19,7 @@ from rich.table import Table
 from agents.answer_eval import ask_all, load_answer_set, summarize
 from app.agent_commands import open_session
 from app.commands import progress_bar
-from app.console import emit, err, out
+from app.console import cell, emit, err, out
 from app.model_commands import model_readiness, open_models
 from app.settings import AppSettings, Paths
 
@@ -69,7 +69,7 @@ def run_answers(args: argparse.Namespace, settings: AppSettings, paths: Paths) -
     if note:
         err.print(note, markup=False, soft_wrap=True)
     out.print(f"{len(judged)} questions over {report.added} documents ({args.dataset}); model: "
-              f"{used or 'none (answers from the files)'}", markup=False)
+              f"{used or 'none (answers from the files)'}")
     if report.failed:
         err.print(f"{report.failed} documents failed to index: {report.failures[:3]}", markup=False,
                   soft_wrap=True)
@@ -77,9 +77,9 @@ def run_answers(args: argparse.Namespace, settings: AppSettings, paths: Paths) -
     for j in judged:
         missing = [f for f in j.facts if f not in j.facts_found]
         if missing:
-            out.print(f"  {j.id} [{j.mode}] missing {missing}: {j.question}", markup=False)
+            out.print(f"  {j.id} [{j.mode}] missing {missing}: {j.question}")
         for quote in j.unsupported_quotes:
-            out.print(f"  {j.id} [{j.mode}] quote not in its file: {quote[:80]!r}", markup=False)
+            out.print(f"  {j.id} [{j.mode}] quote not in its file: {quote[:80]!r}")
     return 0
 
 
@@ -92,6 +92,6 @@ def _print_summary(summary: dict[str, Any]) -> None:
                   caption="cite prec: cited files that are expected; support: quotes found in their files; "
                           "facts: key-fact recall")
     for label, f in [("all", summary["all"]), *summary["by_mode"].items()]:
-        table.add_row(label, str(f["questions"]), _rate(f["citation_precision"]), _rate(f["support"]),
+        table.add_row(cell(label), str(f["questions"]), _rate(f["citation_precision"]), _rate(f["support"]),
                       _rate(f["key_fact_recall"]), str(f["citations"]), str(f["uncited_answers"]))
     out.print(table)

@@ -21,10 +21,9 @@ def run_audit(args: argparse.Namespace, settings: AppSettings, paths: Paths) -> 
         return 0
     if not entries:
         out.print("no side effects recorded yet: notes written, files or addresses opened, facts remembered "
-                  "are listed here, allowed or not", markup=False)
+                  "are listed here, allowed or not")
     for e in entries:
         arguments = ", ".join(f"{k}={str(v)[:60]!r}" for k, v in e.arguments.items())
-        out.print(f"{e.time}  {e.decision:<8} by {e.decided_by:<6}  {e.tool}({arguments})  thread {e.thread or '-'}",
-                  markup=False)
-        out.print(f"    {e.reason}", markup=False)
+        out.print(f"{e.time}  {e.decision:<8} by {e.decided_by:<6}  {e.tool}({arguments})  thread {e.thread or '-'}")
+        out.print(f"    {e.reason}")
     return 0

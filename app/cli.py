@@ -6,7 +6,7 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -17,6 +17,37 @@ from tools.errors import DeskmateError
 log = logging.getLogger("deskmate")
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+
+
+def _count(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from ``low`` to ``high`` (a huge one would overflow deep in a library)."""
+
+    def count(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:  # also a number of more than 4300 digits
+            number = None
+        if number is None or not low <= number <= high:
+            raise argparse.ArgumentTypeError(f"expected a whole number from {low} to {high}, not {value[:40]!r}")
+        return number
+
+    return count
+
+
+def _fraction(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if not 0.0 <= number <= 1.0:  # also nan and inf
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, not {value[:40]!r}")
+    return number
+
+
+def _folder(value: str) -> str:
+    if not value.strip():  # "" would silently mean the default folders
+        raise argparse.ArgumentTypeError("cannot be empty: give a folder, or leave --home out for the default")
+    return value
 
 
 def _date(value: str) -> datetime:
@@ -32,7 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Deskmate: a local-first copilot for your desktop. Without a command, opens the desktop app "
                     "(or, with no display, shows where things stand).",
     )
-    parser.add_argument("--home", help="keep every file Deskmate writes under this folder (or set DESKMATE_HOME)")
+    parser.add_argument("--home", type=_folder,
+                        help="keep every file Deskmate writes under this folder (or set DESKMATE_HOME)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details to stderr")
     parser.add_argument("--version", action="version", version="deskmate 0.1.0")
     parser.add_argument("--quick-ask", nargs="?", const="", default=None, metavar="TEXT",
@@ -63,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     srch = sub.add_parser("search", help="search your indexed files")
     srch.add_argument("query")
-    srch.add_argument("--k", type=int, default=10, help="number of results (default 10)")
+    srch.add_argument("--k", type=_count(1, 1000), default=10, help="number of results (default 10)")
     srch.add_argument("--mode", choices=["hybrid", "vector", "fts"], default="hybrid")
     srch.add_argument("--json", action="store_true")
     srch.add_argument("--root", action="append", default=[], type=Path, help="only under this root (repeat)")
@@ -82,11 +114,11 @@ def build_parser() -> argparse.ArgumentParser:
     retr.add_argument("--gate", action="store_true",
                       help="exit 1 when a mode's nDCG@10 drops more than the tolerance below its baseline")
     retr.add_argument("--baseline", type=Path, help="the baseline file (default: resources/eval/baselines.json)")
-    retr.add_argument("--tolerance", type=float, default=0.02, help="allowed nDCG@10 drop (default 0.02)")
+    retr.add_argument("--tolerance", type=_fraction, default=0.02, help="allowed nDCG@10 drop (default 0.02)")
     retr.add_argument("--update-baseline", action="store_true", help="store this run's figures as the baseline")
     pers = esub.add_parser("personal", help="retrieval on the questions you rated (thumbs, right/wrong sources)")
     pers.add_argument("--json", action="store_true")
-    pers.add_argument("--k", type=int, default=10, help="rank cut-off for MRR (default 10)")
+    pers.add_argument("--k", type=_count(1, 1000), default=10, help="rank cut-off for MRR (default 10)")
     answ = esub.add_parser("answers", help="answers of the real agent on an answer set (docs/ + questions.jsonl)")
     answ.add_argument("--dataset", type=Path, required=True, help="folder with docs/ and questions.jsonl")
     answ.add_argument("--json", action="store_true")
@@ -128,7 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen = sub.add_parser("generate", help="one completion from a model (no tools, no retrieval)")
     gen.add_argument("prompt")
     gen.add_argument("--model", help="a name from `deskmate models list` (default: models.default)")
-    gen.add_argument("--max-tokens", type=int, default=None, help="at most this many new tokens")
+    gen.add_argument("--max-tokens", type=_count(1, 1_000_000), default=None, help="at most this many new tokens")
     gen.add_argument("--json", action="store_true", help="text plus token counts, timings and device as JSON")
     gen.add_argument("--quiet", action="store_true", help="print the answer at the end instead of streaming it")
 
@@ -173,24 +205,26 @@ def build_parser() -> argparse.ArgumentParser:
     trsub = traces.add_subparsers(dest="traces_command", metavar="ACTION", required=True)
     trlist = trsub.add_parser("list", help="recent turns: id, time, mode, model, latency, tokens, question")
     trlist.add_argument("--json", action="store_true")
-    trlist.add_argument("--limit", type=int, default=20, help="at most this many turns (default 20)")
+    trlist.add_argument("--limit", type=_count(1, 1_000_000), default=20, help="at most this many turns (default 20)")
     trshow = trsub.add_parser("show", help="one turn's span tree with durations and key attributes")
     trshow.add_argument("id")
     trshow.add_argument("--json", action="store_true", help="the full record")
     trstats = trsub.add_parser("stats", help="per day and per model: turns, latency, tokens, cache, fallbacks")
-    trstats.add_argument("--days", type=int, default=30)
+    trstats.add_argument("--days", type=_count(1, 36_500), default=30, help="the last N days (default 30)")
     trstats.add_argument("--json", action="store_true")
 
     audit = sub.add_parser("audit", help="every side effect the assistant ran, was denied or was refused, oldest first")
     audit.add_argument("--json", action="store_true")
-    audit.add_argument("--limit", type=int, default=50, help="the last N entries (default 50; 0 for all)")
+    audit.add_argument("--limit", type=_count(0, 1_000_000), default=50,
+                       help="the last N entries (default 50; 0 for all)")
     return parser
 
 
 def _routing_arguments(parser: argparse.ArgumentParser, context_default: int | None) -> None:
     parser.add_argument("--size", choices=["small", "medium", "large"], default="small", help="for routing")
     parser.add_argument("--speed", choices=["fast", "medium", "slow"], default="fast", help="for routing")
-    parser.add_argument("--context", type=int, default=context_default, help="context length in tokens")
+    parser.add_argument("--context", type=_count(256, 10_000_000), default=context_default,
+                        help="context length in tokens")
 
 
 def has_display() -> bool:
@@ -200,12 +234,36 @@ def has_display() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
+def _fail(message: str, code: int = EXIT_ERROR, *, logged: bool) -> int:
+    """``message`` as one line on stderr (and in the log when it is open); ``code`` back."""
+    from app.console import shown  # Rich only on this path: the desktop app's start-up does not pay for it
+
+    line = " ".join(shown(message).split())
+    print(f"deskmate: {line}", file=sys.stderr)
+    if logged:  # before logging is set up, logging's last resort would print the same line a second time
+        log.error("%s", line)
+    return code
+
+
+def _undecodable(arguments: Sequence[str]) -> str | None:
+    """The first argument holding bytes that are not UTF-8: Python decodes them to lone surrogates."""
+    return next((a for a in arguments if any("\ud800" <= c <= "\udfff" for c in a)), None)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    bad = _undecodable(arguments)
+    if bad is not None:
+        return _fail(f"the argument \"{bad}\" is not valid UTF-8 text (\ufffd marks the bytes that do not decode): "
+                     "give text and paths in UTF-8", EXIT_USAGE, logged=False)
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(arguments)
+    log_file: Path | None = None
     try:
         settings, paths = load_settings(args.home)
+        paths.prepare()
         configure_logging(paths.log_file, settings.log_level, verbose=args.verbose, pii=settings.trust.redact_pii)
+        log_file = paths.log_file
         log.debug("command %s with home %s", args.command, paths.data_dir)
         if args.command is None and (args.quick_ask is not None or args.minimized or has_display()):
             from app.gui.desktop import run_desktop  # Qt only for the app: the commands stay light
@@ -216,13 +274,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return commands.dispatch(args, settings, paths)
     except DeskmateError as exc:
-        print(f"deskmate: {exc}", file=sys.stderr)
-        log.error("%s", exc)
-        return EXIT_ERROR
+        return _fail(str(exc), logged=log_file is not None)
     except BrokenPipeError:
         # Output piped into `head` and friends: stop quietly, like other command-line tools.
         sys.stderr.close()
         return EXIT_OK
+    except OSError as exc:  # a full disk, a folder that went away or turned read-only: what and where, in one line
+        where = f": {exc.filename}" if exc.filename else ""
+        return _fail(f"{exc.strerror or exc}{where}", logged=log_file is not None)
     except KeyboardInterrupt:
         print("deskmate: interrupted; the next run resumes where this one stopped", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug: one line for the user, the traceback in the log (and on stderr with -v)
+        if log_file is None:
+            return _fail(f"unexpected error: {type(exc).__name__}: {str(exc)[:300]}", logged=False)
+        log.exception("unexpected error")
+        return _fail(f"unexpected error: {type(exc).__name__}: {str(exc)[:300]} (the details are in {log_file})",
+                     logged=False)

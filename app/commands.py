@@ -15,7 +15,7 @@ from rich.table import Table
 
 from agents.providers import default_model
 from app import model_commands
-from app.console import emit, err, out
+from app.console import cell, emit, err, out, styled
 from app.settings import AppSettings, Paths
 from tools.errors import ConfigError, IndexBusy
 from tools.index.embedder import OnnxEmbedder
@@ -39,8 +39,8 @@ def progress_bar(enabled: bool) -> Iterator[ProgressFn | None]:
     if not enabled or not err.is_terminal:
         yield None
         return
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=err, transient=True) as bar:
+    with Progress(TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=err, transient=True) as bar:
         tasks: dict[str, Any] = {}
 
         def update(stage: str, done: int, total: int) -> None:
@@ -105,7 +105,7 @@ def show_overview(settings: AppSettings, paths: Paths, *, no_display: bool = Fal
         provider = index.embedder.execution_provider
     finally:
         index.close()
-    out.print("[bold]Deskmate[/bold]: a local-first copilot for your desktop.")
+    out.print(styled(("Deskmate", "bold"), ": a local-first copilot for your desktop."))
     out.print(f"Data: {paths.data_dir}   Settings: {paths.settings_file}   Log: {paths.log_file}")
     out.print(f"Embedder: {status['embedder']['model']} (int8) ready on {provider}.")
     out.print(f"Index: {len(status['roots'])} roots, {status['files']} files, {status['chunks']} chunks, "
@@ -179,9 +179,11 @@ def _sync(index: KnowledgeIndex, *, as_json: bool, retry_failed: bool) -> int:
         f"({report.chunks_reused} reused) in {report.seconds:.1f} s"
     )
     if report.repaired:
-        out.print(f"[yellow]the index was repaired: {report.repaired}[/yellow]")
+        out.print(styled((f"the index was repaired: {report.repaired}", "yellow")))
     for failure in report.failures:
-        out.print(f"  [red]failed[/red] {failure['path']}: {failure['reason']}")
+        out.print(styled("  ", ("failed", "red"), f" {failure['path']}: {failure['reason']}"))
+    for link in report.skipped_links:
+        out.print(styled("  ", ("skipped", "yellow"), f" {link['path']}: {link['reason']}"))
     return 0
 
 
@@ -195,16 +197,20 @@ def _print_status(status: dict[str, Any], *, as_json: bool) -> None:
     out.print(f"{status['files']} files, {status['chunks']} chunks, {status['failed']} failed; last sync {when}")
     out.print(f"embedder {emb['model']} ({emb['recipe']}, {emb['dims']} dims); data in {status['data_dir']}")
     if status["rebuilding_to"]:
-        out.print("[yellow]rebuilding for a new embedder or chunker: searches use full-text only until "
-                  "`deskmate index sync` completes[/yellow]")
+        out.print(styled(("rebuilding for a new embedder or chunker: searches use full-text only until "
+                          "`deskmate index sync` completes", "yellow")))
     for root in status["roots"]:
         out.print(f"  root {root['path']}: {root['files']} files")
     for failure in status["failures"]:
-        out.print(f"  [red]failed[/red] {failure['path']}: {failure['reason']}")
+        out.print(styled("  ", ("failed", "red"), f" {failure['path']}: {failure['reason']}"))
+    if status["links_skipped"]:
+        out.print(styled(f"{status['links_skipped']} links skipped (not followed, so not indexed):"))
+    for link in status["skipped_links"]:
+        out.print(styled("  ", ("skipped", "yellow"), f" {link['path']}: {link['reason']}"))
     if "file_list" in status:
         table = Table("path", "state", "chunks", "type")
         for row in status["file_list"]:
-            table.add_row(row["path"], row["state"], str(row["chunks"]), row["type"] or "")
+            table.add_row(cell(row["path"]), cell(row["state"]), cell(row["chunks"]), cell(row["type"] or ""))
         out.print(table)
 
 
@@ -235,10 +241,10 @@ def run_search(args: argparse.Namespace, settings: AppSettings, paths: Paths) ->
             where += f" p.{hit.page}"
         if hit.line_start is not None:
             where += f":{hit.line_start}-{hit.line_end}"
-        out.print(f"[bold]{rank}. {where}[/bold]  ({hit.score:.3f})")
+        out.print(styled((f"{rank}. {where}", "bold"), f"  ({hit.score:.3f})"))
         if hit.heading:
             out.print(f"   {hit.heading}")
-        out.print(f"   {hit.snippet}", markup=False)
+        out.print(f"   {hit.snippet}")
     return 0
 
 

@@ -18,7 +18,7 @@ from agents import prompts
 from agents.feedback_cases import CaseSet, build_cases
 from agents.personal_eval import Fingerprint, RunComparison, RunStore, compare_runs, run_record, score_cases
 from app.commands import open_index, progress_bar
-from app.console import emit, err, out
+from app.console import cell, emit, err, out
 from app.settings import AppSettings, Paths
 from app.trace_commands import open_traces
 from tools.errors import ConfigError
@@ -55,8 +55,6 @@ def retrieval(args: argparse.Namespace, settings: AppSettings, paths: Paths) -> 
     bad = [m for m in modes if m not in ("fts", "vector", "hybrid")]
     if bad or not modes:
         raise ConfigError(f"unknown mode(s) {', '.join(bad) or '(none)'}: use fts, vector, hybrid")
-    if args.tolerance < 0:
-        raise ConfigError(f"--tolerance must not be negative, not {args.tolerance}")
     baseline_file = args.baseline or default_baseline_file()
     name = dataset_name(args.dataset)
     stored = load_baselines(baseline_file).get(name) if args.gate or args.update_baseline else None
@@ -81,15 +79,15 @@ def retrieval(args: argparse.Namespace, settings: AppSettings, paths: Paths) -> 
                               "baseline_updated": bool(args.update_baseline)}
         emit(report)
     else:
-        table = Table("mode", "nDCG@10", "Recall@10", "Recall@100", "MRR@10", "queries", title=str(args.dataset))
+        table = Table("mode", "nDCG@10", "Recall@10", "Recall@100", "MRR@10", "queries", title=cell(args.dataset))
         for r in results:
-            table.add_row(r.mode, f"{r.ndcg_at_10:.3f}", f"{r.recall_at_10:.3f}", f"{r.recall_at_100:.3f}",
+            table.add_row(cell(r.mode), f"{r.ndcg_at_10:.3f}", f"{r.recall_at_10:.3f}", f"{r.recall_at_100:.3f}",
                           f"{r.mrr_at_10:.3f}", str(r.queries))
         out.print(table)
         if comparisons:
             _print_gate(comparisons, baseline_file, name, args.tolerance)
         if args.update_baseline:
-            out.print(f"baseline for {name!r} written to {baseline_file}", markup=False)
+            out.print(f"baseline for {name!r} written to {baseline_file}")
     for c in dropped:
         err.print(f"deskmate: retrieval gate failed: {c.message()}", markup=False, soft_wrap=True)
     if dropped:
@@ -99,11 +97,11 @@ def retrieval(args: argparse.Namespace, settings: AppSettings, paths: Paths) -> 
 
 
 def _print_gate(comparisons: list[ModeComparison], baseline_file: Path, name: str, tolerance: float) -> None:
-    table = Table("mode", "baseline", "now", "difference", "", title=f"nDCG@10 against the baseline for {name} "
-                  f"({baseline_file.name}, tolerance {tolerance:.3f})")
+    table = Table("mode", "baseline", "now", "difference", "", title=cell(f"nDCG@10 against the baseline for {name} "
+                  f"({baseline_file.name}, tolerance {tolerance:.3f})"))
     for c in comparisons:
         verdict = "no baseline" if c.baseline is None else "DROPPED" if c.dropped else "ok"
-        table.add_row(c.mode, "-" if c.baseline is None else f"{c.baseline:.4f}", f"{c.now:.4f}",
+        table.add_row(cell(c.mode), "-" if c.baseline is None else f"{c.baseline:.4f}", f"{c.now:.4f}",
                       "-" if c.difference is None else f"{c.difference:+.4f}", verdict)
     out.print(table)
 
@@ -130,7 +128,7 @@ def personal(args: argparse.Namespace, settings: AppSettings, paths: Paths) -> i
         if args.json:
             emit({"cases": [], "skipped": skipped, "message": message})
         else:
-            out.print(message, markup=False)
+            out.print(message)
         return 0
     index = open_index(settings, paths)
     try:
@@ -152,7 +150,7 @@ def personal(args: argparse.Namespace, settings: AppSettings, paths: Paths) -> i
         emit({**record, "saved": str(saved), "previous": comparison.as_dict() if comparison else None})
         return 0
     _print_personal(record, cases, comparison)
-    out.print(f"saved as {saved}", markup=False)
+    out.print(f"saved as {saved}")
     return 0
 
 
@@ -164,7 +162,7 @@ def _print_personal(record: dict[str, Any], cases: CaseSet, comparison: RunCompa
     if cases.unjudged:
         notes.append(f"{cases.unjudged} named no source to check")
     out.print(f"Personal evaluation: {len(cases.cases)} cases from {cases.rated} rated answers"
-              + (f" ({'; '.join(notes)})" if notes else ""), markup=False)
+              + (f" ({'; '.join(notes)})" if notes else ""))
     table = Table()
     table.add_column("question", no_wrap=True)
     for header in ("rank", "hit", f"RR@{k}"):
@@ -172,33 +170,33 @@ def _print_personal(record: dict[str, Any], cases: CaseSet, comparison: RunCompa
     table.add_column("expected", overflow="fold", min_width=16)
     table.add_column("wrong in top 5", overflow="fold", min_width=16)
     for case in record["cases"]:
-        table.add_row(_short(case["question"], 28), str(case["rank"] or "-"), _hit(case),
-                      f"{case['reciprocal_rank']:.3f}", ", ".join(Path(p).name for p in case["expected"]) or "-",
-                      ", ".join(Path(p).name for p in case["wrong_in_top5"]) or "-")
+        table.add_row(cell(_short(case["question"], 28)), str(case["rank"] or "-"), _hit(case),
+                      f"{case['reciprocal_rank']:.3f}", cell(", ".join(Path(p).name for p in case["expected"]) or "-"),
+                      cell(", ".join(Path(p).name for p in case["wrong_in_top5"]) or "-"))
     out.print(table)
     total = record["overall"]
     out.print(f"Overall ({total['cases']} cases with an expected source): hit@1 {total['hit_at_1']:.3f}, "
               f"hit@5 {total['hit_at_5']:.3f}, MRR@{k} {total['mrr']:.3f}; wrong sources in a top 5: "
-              f"{total['wrong_in_top5']} (in {total['cases_with_wrong_in_top5']} cases)", markup=False)
+              f"{total['wrong_in_top5']} (in {total['cases_with_wrong_in_top5']} cases)")
     if comparison is None:
-        out.print("first run: the next one is compared with it", markup=False)
+        out.print("first run: the next one is compared with it")
         return
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(comparison.previous_at))
     labels = {"hit_at_1": "hit@1", "hit_at_5": "hit@5", "mrr": f"MRR@{k}"}
     changes = ", ".join(f"{labels[m]} {b:.3f} -> {n:.3f} ({n - b:+.3f})" if m in labels else
                         f"wrong in top 5 {b:.0f} -> {n:.0f}" for m, (b, n) in comparison.overall.items())
-    out.print(f"Since the run of {when}: {changes}", markup=False)
+    out.print(f"Since the run of {when}: {changes}")
     for label, group in (("improved", comparison.improved), ("regressed", comparison.regressed)):
         for change in group:
-            out.print(f"  {label}: {change.describe()}", markup=False)
+            out.print(f"  {label}: {change.describe()}")
     if comparison.new_cases or comparison.gone_cases:
-        out.print(f"  {comparison.new_cases} new cases, {comparison.gone_cases} no longer rated", markup=False)
+        out.print(f"  {comparison.new_cases} new cases, {comparison.gone_cases} no longer rated")
     if not (comparison.improved or comparison.regressed):
-        out.print("  no case moved", markup=False)
+        out.print("  no case moved")
     if comparison.fingerprint_changes:
-        out.print("Setup changed: " + "; ".join(comparison.fingerprint_changes), markup=False)
+        out.print("Setup changed: " + "; ".join(comparison.fingerprint_changes))
     else:
-        out.print("Setup unchanged (embedder, chunking, default model, prompt version)", markup=False)
+        out.print("Setup unchanged (embedder, chunking, default model, prompt version)")
 
 
 def _short(text: str, width: int = 60) -> str:

@@ -22,7 +22,7 @@ from agents.providers.genai import GenAIModel, RuntimeOptions
 from agents.providers.outbound import OutboundPolicy
 from agents.providers.registry import ModelRegistry
 from agents.providers.spec import ModelSpec
-from app.console import emit, err, out
+from app.console import cell, emit, err, out, printable, styled
 from app.secrets import KeychainUnavailable, KeyringSecretStore, SecretStore
 from app.settings import AppSettings, Paths
 from tools.errors import ConfigError
@@ -72,7 +72,7 @@ def run_models(args: argparse.Namespace, settings: AppSettings, paths: Paths) ->
 
 def install_default(settings: AppSettings, paths: Paths, *, precision: str, force: bool, as_json: bool) -> int:
     show = not as_json and err.is_terminal
-    with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=err,
+    with Progress(TextColumn("{task.description}", markup=False), BarColumn(), TimeElapsedColumn(), console=err,
                   transient=True, disable=not show) as bar:
         task = bar.add_task("default model", total=5)
 
@@ -118,12 +118,12 @@ def list_models(settings: AppSettings, paths: Paths, *, as_json: bool, load: boo
     table = Table("model", "status", "runs on", "size", "speed", "context")
     for row in rows:
         mark = " *" if row["default"] else ""
-        table.add_row(row["name"] + mark, row["status"], row["execution_provider"] or "-", row["size"], row["speed"],
-                      str(row["context_length"]))
+        table.add_row(cell(row["name"] + mark), cell(row["status"]), cell(row["execution_provider"] or "-"),
+                      cell(row["size"]), cell(row["speed"]), str(row["context_length"]))
     out.print(table)
     for row in rows:
         detail = row["detail"].removeprefix(f"{row['name']}: ")
-        out.print(f"{row['name']}: {detail}", markup=False)
+        out.print(f"{row['name']}: {detail}")
     out.print("* the default model")
     return 0
 
@@ -240,7 +240,7 @@ def generate(args: argparse.Namespace, settings: AppSettings, paths: Paths) -> i
     stream = not args.json and not args.quiet
 
     def show(text: str) -> None:
-        sys.stdout.write(text)
+        sys.stdout.write(printable(text))  # model text: no escape sequence reaches the terminal
         sys.stdout.flush()
 
     result = complete(model, args.prompt, max_tokens=args.max_tokens, on_text=show if stream else None)
@@ -252,6 +252,7 @@ def generate(args: argparse.Namespace, settings: AppSettings, paths: Paths) -> i
     else:
         out.print(result.text)
     ttft = f"{result.time_to_first_token_ms:.0f} ms" if result.time_to_first_token_ms is not None else "-"
-    err.print(f"[dim]{result.model} on {result.execution_provider}: {result.prompt_tokens} prompt tokens, "
-              f"{result.completion_tokens} generated, first token {ttft}, {result.tokens_per_s:.1f} tokens/s[/dim]")
+    err.print(styled((f"{result.model} on {result.execution_provider}: {result.prompt_tokens} prompt tokens, "
+                      f"{result.completion_tokens} generated, first token {ttft}, {result.tokens_per_s:.1f} tokens/s",
+                      "dim")))
     return 0

@@ -49,6 +49,22 @@ class Paths:
     def log_file(self) -> Path:
         return self.log_dir / "deskmate.log"
 
+    def prepare(self) -> None:
+        """Create the data and log folders; ConfigError, in one line, when one is a file or cannot be written."""
+        for folder in (self.data_dir, self.log_dir):
+            blocker = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
+            if blocker is not None:
+                raise ConfigError(f"{blocker} is a file, not a folder, so Deskmate cannot keep its files in {folder}: "
+                                  "choose another folder with --home or DESKMATE_HOME")
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise ConfigError(f"cannot create {folder} ({exc.strerror}): choose another folder with --home or "
+                                  "DESKMATE_HOME") from exc
+            if not os.access(folder, os.W_OK | os.X_OK):
+                raise ConfigError(f"{folder} is read-only, and Deskmate writes its index and log there: make it "
+                                  "writable, or choose another folder with --home or DESKMATE_HOME")
+
     @classmethod
     def resolve(cls, home: str | Path | None = None) -> Paths:
         """``home`` (or DESKMATE_HOME) relocates everything; otherwise the platform's user folders."""

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from rich.table import Table
 
 from agents.traces import TraceStore, TraceStoreError
-from app.console import emit, out
+from app.console import cell, emit, out, styled
 from app.settings import AppSettings, Paths
 
 if TYPE_CHECKING:
@@ -89,12 +89,12 @@ def run_traces(args: argparse.Namespace, settings: AppSettings, paths: Paths) ->
                 emit(trace.as_dict())
                 return 0
             s = trace.summary
-            out.print(f"[bold]trace {s.id}[/bold]  {_when(s.started)}  thread {s.thread_id}", markup=True)
-            out.print(f"question: {s.question if s.question is not None else '(withheld)'}", markup=False)
+            out.print(styled((f"trace {s.id}", "bold"), f"  {_when(s.started)}  thread {s.thread_id}"))
+            out.print(f"question: {s.question if s.question is not None else '(withheld)'}")
             if s.feedback:
-                out.print(f"feedback: {s.feedback}", markup=False)
+                out.print(f"feedback: {s.feedback}")
             for line in _tree(trace.root):
-                out.print(line, markup=False)
+                out.print(line)
         elif args.traces_command == "stats":
             _print_stats(store.stats(args.days), as_json=args.json)
         else:
@@ -102,12 +102,12 @@ def run_traces(args: argparse.Namespace, settings: AppSettings, paths: Paths) ->
             if args.json:
                 emit([r.as_dict() for r in rows])
             elif not rows:
-                out.print("no traces yet: each `deskmate ask` stores one (settings: [trust] traces)", markup=False)
+                out.print("no traces yet: each `deskmate ask` stores one (settings: [trust] traces)")
             for r in rows if not args.json else []:
                 tokens = f"{r.tokens_in}/{r.tokens_out} tok" if r.tokens_in or r.tokens_out else "-"
                 question = r.question if r.question is not None else "(withheld)"
                 out.print(f"{r.id}  {_when(r.started)}  {r.mode or '-':<8}  {r.model or '-'}  {r.latency_ms:.0f} ms  "
-                          f"{tokens}  {question}", markup=False)
+                          f"{tokens}  {question}")
     finally:
         store.close()
     return 0
@@ -125,12 +125,13 @@ def _print_stats(stats: dict[str, Any], *, as_json: bool) -> None:
                   title=f"the last {stats['days']} days")
     for label, group in [("all", total), *((m["model"], m) for m in stats["by_model"]),
                          *((d["day"], d) for d in stats["by_day"])]:
-        table.add_row(label, str(group["turns"]), f"{group['latency_p50_ms']:.0f}", f"{group['latency_p95_ms']:.0f}",
-                      f"{group['tokens_in']}/{group['tokens_out']}", f"{group['cache_hit_rate']:.0%}",
-                      f"{group['fallback_rate']:.0%}", f"{group['thumbs_up']}/{group['thumbs_down']}")
+        table.add_row(cell(label), str(group["turns"]), f"{group['latency_p50_ms']:.0f}",
+                      f"{group['latency_p95_ms']:.0f}", f"{group['tokens_in']}/{group['tokens_out']}",
+                      f"{group['cache_hit_rate']:.0%}", f"{group['fallback_rate']:.0%}",
+                      f"{group['thumbs_up']}/{group['thumbs_down']}")
     out.print(table)
     for reason, n in total["fallback_reasons"].items():
-        out.print(f"  fallback {n}x: {reason}", markup=False)
+        out.print(f"  fallback {n}x: {reason}")
 
 
 def _when(epoch: float) -> str:
