@@ -129,7 +129,7 @@ def test_a_replayed_call_does_not_run_again(tmp_path: Path) -> None:
         {"name": "open_path", "args": {"target": "https://example.org/"}, "id": "call_2", "type": "tool_call"}])
     result = graph.compile().invoke({"work": [step]}, {"configurable": {"thread_id": "t"}})
     assert len(list(notes.glob("*.md"))) == 1 and opened == ["https://example.org/"]
-    assert [e["call"] for e in audit(tmp_path)] == ["call_1", "call_2"]
+    assert sorted(e["call"] for e in audit(tmp_path)) == ["call_1", "call_2"]  # ToolNode runs them in parallel
     again = [str(m.content) for m in result["work"][-2:]]
     assert all("not repeated" in text for text in again)
 
