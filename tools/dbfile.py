@@ -22,18 +22,32 @@ def is_sound(path: Path) -> bool:
         return False
 
 
+def set_aside(path: Path) -> Path:
+    """Rename a database (and its WAL files) to ``NAME.damaged-YYYYmmdd-HHMMSS``; returns the new path.
+
+    Kept, not deleted: it is the only evidence of what went wrong, and what it still holds may be wanted back.
+    """
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    aside = path.with_name(f"{path.name}.damaged-{stamp}")
+    n = 1
+    while aside.exists():
+        n += 1
+        aside = path.with_name(f"{path.name}.damaged-{stamp}-{n}")
+    for suffix in ("-wal", "-shm", ""):  # the database last: without it the others are just stray files
+        part = Path(f"{path}{suffix}")
+        if part.exists():
+            part.replace(f"{aside}{suffix}")
+    return aside
+
+
 def set_aside_if_damaged(path: Path) -> str | None:
-    """Move a damaged database to ``NAME.damaged-YYYYmmdd-HHMMSS`` (with its WAL) so a fresh one can start.
+    """Set a damaged database aside (``set_aside``) so a fresh one can start.
 
     Returns the notice for the user, or None when the file is sound or absent.
     """
     if not path.is_file() or is_sound(path):
         return None
-    kept = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
-    for suffix in ("", "-wal", "-shm"):
-        part = path.with_name(path.name + suffix)
-        if part.exists():
-            part.replace(kept.with_name(kept.name + suffix))
+    kept = set_aside(path)
     notice = f"{path.name} was damaged; it was set aside as {kept.name} and a fresh one was started"
     log.warning(notice)
     return notice

@@ -5,6 +5,7 @@
     ├── IndexError_          the knowledge index cannot do what was asked
     │   ├── StoreError       LanceDB failed or the table is damaged beyond repair
     │   ├── IndexBusy        another process is writing the same index
+    │   ├── IndexDamagedError  the manifest or a table is damaged; a sync repairs it
     │   └── EmbedderError    the embedding model cannot be prepared or run
     ├── EvalError            an evaluation dataset is missing or malformed
     ├── ProviderError        a model could not answer (agents/providers/errors.py has its subtree)
@@ -35,6 +36,10 @@ class StoreError(IndexError_):
 
 class IndexBusy(IndexError_):
     """Another process holds the index's writer lock."""
+
+
+class IndexDamagedError(IndexError_):
+    """The manifest or a chunk table cannot be read; ``deskmate index sync`` repairs it."""
 
 
 class EmbedderError(IndexError_):

@@ -14,17 +14,21 @@ from typing import Any
 import numpy as np
 from filelock import FileLock, Timeout
 
-from tools.errors import ConfigError, IndexBusy
+from tools.dbfile import set_aside
+from tools.errors import ConfigError, IndexBusy, IndexDamagedError
 from tools.index.chunker import CHUNKER_VERSION, Chunk, chunk_document
 from tools.index.config import IndexOptions
 from tools.index.document import ParseBudget
 from tools.index.embedder import Embedder
-from tools.index.manifest import FileState, Manifest, Root
+from tools.index.manifest import MANIFEST_DAMAGED, FileState, Manifest, Root, salvage_roots
 from tools.index.parsing import ParseOutcome, ParsePool
-from tools.index.store import ChunkStore, sql_quote
+from tools.index.recovery import TABLE_PREFIX, chunk_tables, refill
+from tools.index.store import TABLE_DAMAGED, ChunkStore, OpenReport, sql_quote
 from tools.index.walker import FileEntry, Skipped, walk
 
 log = logging.getLogger(__name__)
+
+MANIFEST = "manifest.sqlite3"
 
 ProgressFn = Callable[[str, int, int], None]
 """progress(stage, done, total): stage is "scan", "index" or "optimize"."""
@@ -76,23 +80,87 @@ class KnowledgeIndex:
         self.options = options or IndexOptions()
         self.embedder = embedder
         self.parse_workers = parse_workers
-        self.manifest = Manifest(data_dir / "manifest.sqlite3")
         self.store = ChunkStore(data_dir / "lancedb", embedder.identity.dims)
         # Chunk size and overlap change every chunk, so they are part of the generation too.
         o = self.options
         self.generation = f"{embedder.identity.key}_c{CHUNKER_VERSION}_{o.chunk_tokens}_{o.overlap_tokens}"
-        self._opened: set[str] = set()
+        self._opened: set[str] = set()  # tables opened (and repaired if needed) by the writer
+        self._readable: set[str] = set()  # tables a reader found readable
         # Kept across syncs: the watcher's small syncs then reuse warm parser processes.
         self._pool = ParsePool(parse_workers, self._budget())
         # One writer across processes too (the app's watcher and a CLI sync): Lance commits would conflict.
         self._writer = FileLock(str(data_dir / "writer.lock"))
-        identity = embedder.identity
+        self._load_manifest()
+
+    def _record_generation(self) -> None:
+        identity, o = self.embedder.identity, self.options
         self.manifest.set_meta(**{f"embedder:{self.generation}": json.dumps({
             "model": identity.model_id, "recipe": identity.recipe, "source_sha256": identity.source_sha256,
             "dims": identity.dims, "key": identity.key, "chunk_tokens": o.chunk_tokens,
             "overlap_tokens": o.overlap_tokens, "chunker": CHUNKER_VERSION})})
         if self.manifest.get_meta("active_generation") is None:
             self.manifest.set_meta(active_generation=self.generation)
+
+    # -- manifest damage -----------------------------------------------------------------------------
+
+    def _load_manifest(self) -> None:
+        """Open the manifest; one that is damaged, or that vanished beside an existing index, is rebuilt."""
+        opened: Manifest | None = None
+        damage = ""  # empty: a fresh manifest beside tables, so the old one was deleted or truncated to nothing
+        try:
+            opened = Manifest(self.data_dir / MANIFEST)
+            if opened.get_meta("active_generation") is not None or not chunk_tables(self.store):
+                self.manifest = opened
+                self._record_generation()
+                return
+        except IndexDamagedError as exc:
+            damage = str(exc.__cause__ or exc)
+            if opened is not None:
+                opened.close()
+                opened = None
+        try:
+            self._writer.acquire(timeout=0)
+        except Timeout:
+            if opened is not None:
+                opened.close()
+            # The process that holds the lock is syncing: its sync rebuilds the manifest.
+            raise IndexDamagedError(MANIFEST_DAMAGED.format(damage or "it is missing")) from None
+        try:
+            if opened is not None:
+                self.manifest = opened
+            self._rebuild_manifest(damage)
+        finally:
+            self._writer.release()
+
+    def _rebuild_manifest(self, damage: str) -> None:
+        """Set a damaged manifest aside and refill a fresh one (the caller holds the writer lock, closed the old one).
+
+        An empty ``damage`` means the manifest was lost and a fresh one is already open. Memory and threads live in
+        other files and are untouched.
+        """
+        roots: list[Root] = []
+        active: str | None = None
+        kept = ""
+        if damage:
+            aside = set_aside(self.data_dir / MANIFEST)
+            roots, active = salvage_roots(aside)
+            self.manifest = Manifest(self.data_dir / MANIFEST)
+            kept = f"; the damaged file is kept as {aside.name}"
+        for generation in chunk_tables(self.store):
+            self._open_table(generation, writer=True)  # a damaged table is repaired, and lost rows remembered
+        refill(self.manifest, self.store, self.generation, roots, active)
+        self._record_generation()
+        what = f"damaged ({damage})" if damage else "missing"
+        self._note_repair(f"the index manifest was {what} and was rebuilt from the index{kept}; "
+                          "a full sync re-reads every file")
+
+    def _note_repair(self, detail: str, generation: str | None = None) -> None:
+        """Log a repair and keep it for the sync report until a full sync; ``generation`` lost rows meanwhile."""
+        log.warning("%s", detail)
+        if generation is not None:
+            self.manifest.invalidate(generation, damage=detail)
+        earlier = self.manifest.get_meta("repair_note")
+        self.manifest.set_meta(repair_note=f"{earlier}; {detail}" if earlier else detail)
 
     def close(self) -> None:
         self._pool.close()
@@ -114,22 +182,41 @@ class KnowledgeIndex:
 
     @staticmethod
     def table_name(generation: str) -> str:
-        return f"chunks_{generation}"
+        return f"{TABLE_PREFIX}{generation}"
 
-    def _open_table(self, generation: str) -> str:
-        """Open a generation's table once per process, repairing it (and distrusting the manifest) if needed."""
+    def _open_table(self, generation: str, *, writer: bool = False) -> None:
+        """Open a generation's table once per process.
+
+        The writer repairs it (and distrusts the manifest) if needed; a reader only checks, and refuses a table
+        that is damaged or was repaired with rows lost until a full sync has put them back.
+        """
         name = self.table_name(generation)
+        if not writer:
+            damage = self.manifest.get_meta(f"damaged:{generation}")
+            if damage:
+                raise IndexDamagedError(TABLE_DAMAGED.format(damage))
+            if name not in self._opened and name not in self._readable:
+                self.store.open(name, repair=False)
+                self._readable.add(name)
+            return
         if name in self._opened:
-            return ""
+            return
         report = self.store.open(name)
         self._opened.add(name)
         recorded = self.manifest.get_meta(f"store_version:{generation}")
-        if report.repaired or (recorded is not None and self.store.version(name) < int(recorded)):
-            detail = report.detail or "the store is older than the manifest"
-            log.warning("index table %s repaired (%s); every file will be re-verified", name, detail)
-            self.manifest.invalidate(generation)
-            return detail
-        return ""
+        if recorded is not None and not report.repaired and self.store.version(name) < int(recorded):
+            report = OpenReport(True, "the store is older than the manifest", lost=True)
+        self._note_table_repair(name, generation, report)
+
+    def _check_table(self, generation: str) -> None:
+        """Read the whole table (a full sync does) and repair what is damaged."""
+        self._note_table_repair(self.table_name(generation), generation, self.store.check(self.table_name(generation)))
+
+    def _note_table_repair(self, name: str, generation: str, report: OpenReport) -> None:
+        if report.repaired:
+            lost = "; every file is re-verified" if report.lost else ""
+            self._note_repair(f"index table {name} repaired ({report.detail}){lost}",
+                              generation if report.lost else None)
 
     # -- roots ---------------------------------------------------------------------------------------
 
@@ -160,7 +247,7 @@ class KnowledgeIndex:
         with self._writer:
             for generation in {self.generation, self.active_generation}:
                 name = self.table_name(generation)
-                self._open_table(generation)
+                self._open_table(generation, writer=True)
                 self.store.delete_where(name, f"root = {sql_quote(key)}")
             return self.manifest.remove_root(key)
 
@@ -189,7 +276,15 @@ class KnowledgeIndex:
         report = SyncReport(generation=self.generation)
         gen = self.generation
         name = self.table_name(gen)
-        report.repaired = self._open_table(gen)
+        # A full sync reads every file and row anyway; checking the manifest and the table costs a fraction more.
+        problem = self.manifest.check() if paths is None else None
+        if problem:
+            self.manifest.close()
+            self._rebuild_manifest(problem)
+        self._open_table(gen, writer=True)
+        if paths is None:
+            self._check_table(gen)
+        report.repaired = self.manifest.get_meta("repair_note") or ""
         known = self.manifest.files(gen)
         journal = self.manifest.journal(gen)
         roots = self.roots()
@@ -245,6 +340,8 @@ class KnowledgeIndex:
             report.swapped = True
         report.seconds = time.monotonic() - started
         self.manifest.set_meta(last_sync=str(time.time()))
+        if paths is None:  # every file was re-verified: what a repair lost is back
+            self.manifest.delete_meta("repair_note", f"damaged:{gen}")
         return report
 
     def _budget(self) -> ParseBudget:
@@ -364,6 +461,7 @@ class KnowledgeIndex:
             "generation": gen,
             "rebuilding_to": self.generation if self.rebuilding else None,
             "last_sync": float(last) if last else None,
+            "repairs": self.manifest.get_meta("repair_note"),  # until a full sync has finished what they began
         }
         if files:
             out["file_list"] = [
@@ -386,8 +484,11 @@ class KnowledgeIndex:
         """Whether every chunk with these content hashes is still indexed (a cached answer's sources unchanged)."""
         if not hashes:
             return True
-        name, _ = self.search_table()
-        return set(hashes) <= set(self.store.vectors_for_hashes(name, hashes))
+        try:
+            name, _ = self.search_table()
+            return set(hashes) <= set(self.store.vectors_for_hashes(name, hashes))
+        except IndexDamagedError:
+            return False  # cannot be confirmed: the question is answered afresh, and the search says why
 
 
 def _under(path: str, folder: str) -> bool:

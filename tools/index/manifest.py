@@ -4,6 +4,9 @@ Lance holds the chunks; this database says which file produced which state, so a
 stat. It is the durable half of crash safety: before chunks of a batch are written to Lance, their paths
 are journaled (fsync'd); after the Lance commit the files' rows are updated and the journal entries cleared
 in one transaction. A crash anywhere in between leaves journal entries that the next sync re-verifies.
+
+Everything here can be rebuilt from the chunk table and a rescan, so a damaged file is set aside (tools/dbfile.py)
+rather than repaired in place; ``salvage_roots`` keeps the folder list when the damaged file still yields it.
 """
 
 from __future__ import annotations
@@ -17,7 +20,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tools.errors import StoreError
+from tools.errors import IndexDamagedError, StoreError
+
+MANIFEST_DAMAGED = "the index manifest is damaged ({}); run `deskmate index sync` to rebuild it"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS roots (
@@ -83,44 +88,73 @@ class Manifest:
         self._lock = threading.Lock()
         try:
             self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise _translate(exc, path) from exc
+        try:
             self._db.execute("PRAGMA journal_mode=WAL")
             # WAL + synchronous=FULL: a committed transaction survives a power cut, not just a killed process.
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(SCHEMA)
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"the index manifest {path} is unreadable: {exc}") from exc
+        except sqlite3.Error as exc:
+            self._db.close()  # the caller may set the file aside, which needs it closed
+            raise _translate(exc, path) from exc
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
 
+    def check(self) -> str | None:
+        """What is wrong with the database file, or None when SQLite's integrity check finds it sound."""
+        try:
+            with self._lock:
+                rows = self._db.execute("PRAGMA integrity_check(3)").fetchall()
+        except sqlite3.DatabaseError as exc:
+            if _damage(exc):
+                return str(exc)
+            raise _translate(exc, self.path) from exc
+        problems = [str(r[0]) for r in rows if r[0] != "ok"]
+        return "; ".join(problems) or None
+
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
+    def _read(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
+            except sqlite3.Error as exc:
+                raise _translate(exc, self.path) from exc
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._read() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
             except BaseException:
-                self._db.execute("ROLLBACK")
+                if db.in_transaction:  # SQLite may already have rolled back (a full disk, a damaged page)
+                    db.execute("ROLLBACK")
                 raise
-            self._db.execute("COMMIT")
+            db.execute("COMMIT")
 
     # -- meta ----------------------------------------------------------------------------------------
 
     def get_meta(self, key: str) -> str | None:
-        with self._lock:
-            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        with self._read() as db:
+            row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
 
     def set_meta(self, **values: str) -> None:
         with self._tx() as db:
             db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", list(values.items()))
 
+    def delete_meta(self, *keys: str) -> None:
+        with self._tx() as db:
+            db.executemany("DELETE FROM meta WHERE key = ?", [(k,) for k in keys])
+
     # -- roots ---------------------------------------------------------------------------------------
 
     def roots(self) -> list[Root]:
-        with self._lock:
-            rows = self._db.execute("SELECT path, include, exclude FROM roots ORDER BY path").fetchall()
+        with self._read() as db:
+            rows = db.execute("SELECT path, include, exclude FROM roots ORDER BY path").fetchall()
         return [Root(p, tuple(json.loads(i)), tuple(json.loads(e))) for p, i, e in rows]
 
     def add_root(self, root: Root) -> None:
@@ -146,13 +180,13 @@ class Manifest:
         if root is not None:
             sql += " AND root = ?"
             args = (generation, root)
-        with self._lock:
-            rows = self._db.execute(sql, args).fetchall()
+        with self._read() as db:
+            rows = db.execute(sql, args).fetchall()
         return {r[0]: FileState(*r) for r in rows}
 
     def journal(self, generation: str) -> set[str]:
-        with self._lock:
-            rows = self._db.execute("SELECT path FROM journal WHERE generation = ?", (generation,)).fetchall()
+        with self._read() as db:
+            rows = db.execute("SELECT path FROM journal WHERE generation = ?", (generation,)).fetchall()
         return {r[0] for r in rows}
 
     def begin_batch(self, generation: str, paths: Iterable[str]) -> None:
@@ -190,13 +224,56 @@ class Manifest:
                 [(size, mtime, generation, path) for path, size, mtime in updates],
             )
 
-    def invalidate(self, generation: str) -> None:
-        """Forget what is known about file contents so the next sync re-verifies every file."""
+    def invalidate(self, generation: str, damage: str | None = None) -> None:
+        """Forget what is known about file contents so the next sync re-verifies every file.
+
+        ``damage`` (rows were lost from the table) is kept as ``damaged:GENERATION`` until a full sync has put them
+        back, so that searches meanwhile say the index is damaged instead of returning part of it.
+        """
         with self._tx() as db:
             db.execute("UPDATE files SET mtime_ns = -1, sha256 = NULL WHERE generation = ?", (generation,))
+            if damage is not None:
+                db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (f"damaged:{generation}", damage))
 
     def drop_generation(self, generation: str) -> None:
         with self._tx() as db:
             db.execute("DELETE FROM files WHERE generation = ?", (generation,))
             db.execute("DELETE FROM journal WHERE generation = ?", (generation,))
-            db.execute("DELETE FROM meta WHERE key = ?", (f"store_version:{generation}",))
+            db.executemany("DELETE FROM meta WHERE key = ?", [(f"store_version:{generation}",),
+                                                              (f"damaged:{generation}",)])
+
+
+def _damage(exc: sqlite3.Error) -> bool:
+    """Whether SQLite says the file's content is bad (rather than locked, read-only or on a full disk)."""
+    # Errors the sqlite3 module raises itself (a closed connection) carry no SQLite error name.
+    name: str = getattr(exc, "sqlite_errorname", "") or ""
+    return name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB"))
+
+
+def _translate(exc: sqlite3.Error, path: Path) -> StoreError | IndexDamagedError:
+    if _damage(exc):
+        return IndexDamagedError(MANIFEST_DAMAGED.format(exc))
+    if getattr(exc, "sqlite_errorname", "").startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+        return StoreError(f"the index manifest {path} is busy ({exc}); try again in a moment")
+    return StoreError(f"the index manifest {path} cannot be used ({exc}); check that its folder is writable "
+                      "and the disk has free space")
+
+
+def salvage_roots(path: Path) -> tuple[list[Root], str | None]:
+    """The folder list and active generation still readable from a damaged manifest, or nothing."""
+    roots: list[Root] = []
+    active = None
+    try:
+        db = sqlite3.connect(str(path))
+    except sqlite3.Error:
+        return [], None
+    try:
+        for p, i, e in db.execute("SELECT path, include, exclude FROM roots").fetchall():
+            roots.append(Root(str(p), tuple(json.loads(i)), tuple(json.loads(e))))
+        row = db.execute("SELECT value FROM meta WHERE key = 'active_generation'").fetchone()
+        active = None if row is None else str(row[0])
+    except (sqlite3.Error, ValueError, TypeError):
+        pass  # whatever came out before the damaged page is kept
+    finally:
+        db.close()
+    return roots, active

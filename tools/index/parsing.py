@@ -7,6 +7,7 @@ import logging
 import multiprocessing
 import os
 import signal
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -73,6 +74,31 @@ def parse_one(path: str, budget: ParseBudget) -> ParseOutcome:
             signal.setitimer(signal.ITIMER_REAL, 0)
 
 
+def _die_with_parent() -> None:
+    """Worker initializer: exit as soon as the parent process is gone.
+
+    A parent killed with SIGKILL never shuts the pool down, and an idle worker waits on its task queue for good
+    (it holds the queue's write end itself, so it never sees end-of-file); the resource tracker lives as long as
+    any worker holds its pipe. The parent sentinel (a pipe on POSIX, a process handle on Windows) becomes ready
+    when the parent dies, however it dies. Linux's PR_SET_PDEATHSIG is not used: it fires when the *thread* that
+    started the worker ends, and the app starts workers from pooled threads that come and go.
+    """
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=_exit_when_gone, args=(parent,), name="parent-watch", daemon=True).start()
+
+
+def _exit_when_gone(parent: multiprocessing.process.BaseProcess) -> None:
+    parent.join()  # on a _ParentProcess this waits on the sentinel, never on a child's exit status
+    os._exit(1)  # no cleanup to run: the task in hand belongs to a parent that no longer wants it
+
+
+def _executor(workers: int) -> ProcessPoolExecutor:
+    # spawn: forking a process that holds ONNX Runtime and LanceDB threads is unsafe.
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_die_with_parent)
+
+
 class ParsePool:
     """Parses files in order, ``workers`` processes in parallel (0 = in this process, for tests and tiny jobs).
 
@@ -89,8 +115,7 @@ class ParsePool:
 
     def _pool(self) -> ProcessPoolExecutor:
         if self._executor is None:
-            # spawn: forking a process that holds ONNX Runtime and LanceDB threads is unsafe.
-            self._executor = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+            self._executor = _executor(self.workers)
         return self._executor
 
     def start(self) -> None:
@@ -140,7 +165,7 @@ class ParsePool:
         return ParseOutcome(path, None, None, "the parser crashed on this file")
 
     def _alone(self, path: str) -> ParseOutcome:
-        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as single:
+        with _executor(1) as single:
             try:
                 return single.submit(self._worker, path, self.budget).result()
             except BrokenProcessPool:

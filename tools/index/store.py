@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import threading
 from collections.abc import Iterable, Sequence
@@ -22,9 +23,13 @@ import pyarrow as pa  # noqa: E402
 from lancedb.index import FTS, IvfFlat  # noqa: E402
 from lancedb.rerankers import RRFReranker  # noqa: E402
 
-from tools.errors import StoreError  # noqa: E402
+from tools.errors import IndexDamagedError, StoreError  # noqa: E402
 
 log = logging.getLogger(__name__)
+
+TABLE_DAMAGED = "the index is damaged ({}); run `deskmate index sync` to repair it"
+# Lance appends the Rust source location to its messages; the user needs the first part only.
+_RUST_LOCATION = re.compile(r",\s*/\S+\.rs:\d+:\d+\s*$")
 
 SearchMode = Literal["hybrid", "vector", "fts"]
 
@@ -71,10 +76,11 @@ def in_list(column: str, values: Iterable[str]) -> str:
 
 @dataclass(frozen=True, slots=True)
 class OpenReport:
-    """What opening a table found: whether it had to be repaired, and how."""
+    """What opening or checking a table found: whether it was repaired, how, and whether rows were lost."""
 
     repaired: bool = False
     detail: str = ""
+    lost: bool = False
 
 
 class ChunkStore:
@@ -82,7 +88,8 @@ class ChunkStore:
 
     Lance does not fsync on local disk, so after each commit the new files are fsynced here: a power cut
     right after a reported commit then cannot lose it. A table that no longer opens is rolled back to the
-    newest version that reads, or dropped, and the caller is told so it can re-verify its files.
+    newest version that reads, or dropped, and the caller is told so it can re-verify its files. Only the writer
+    repairs: a reader that meets a damaged table gets an IndexDamagedError that says a sync repairs it.
     """
 
     def __init__(self, folder: Path, dims: int, *, vector_index_rows: int = 20_000) -> None:
@@ -105,8 +112,8 @@ class ChunkStore:
     def table_names(self) -> list[str]:
         return sorted(p.name[: -len(".lance")] for p in self.folder.glob("*.lance"))
 
-    def open(self, name: str) -> OpenReport:
-        """Open (or create) table ``name``, repairing it if its latest version cannot be read."""
+    def open(self, name: str, *, repair: bool = True) -> OpenReport:
+        """Open (or create) table ``name``; if its latest version cannot be read, repair it or (a reader) say so."""
         with self._lock:
             path = self.folder / f"{name}.lance"
             if not path.exists():
@@ -119,34 +126,80 @@ class ChunkStore:
                 self._tables[name] = table
                 return OpenReport()
             except Exception as exc:  # noqa: BLE001
-                log.warning("index table %s does not open (%s); trying older versions", name, exc)
+                if not repair:
+                    raise IndexDamagedError(TABLE_DAMAGED.format(_short(exc))) from exc
+                log.warning("index table %s does not open (%s); trying older versions", name, _short(exc))
                 return self._repair(name, path, exc)
 
-    def _probe(self, table: Any) -> None:
+    def check(self, name: str) -> OpenReport:
+        """Read every data and index file of ``name`` (a full sync does) and repair the table if one is damaged.
+
+        Opening reads only the newest version's metadata and one row, so a truncated fragment or index file is
+        found here, or by the search that fails on it.
+        """
+        with self._lock:
+            table = self._table(name)
+            try:
+                self._probe(table, deep=True)
+                return OpenReport()
+            except Exception as exc:  # noqa: BLE001
+                log.warning("index table %s is damaged (%s); repairing it", name, _short(exc))
+                return self._repair(name, self.folder / f"{name}.lance", exc)
+
+    def _probe(self, table: Any, *, deep: bool = False) -> None:
         table.count_rows()
-        table.search().select(["id"]).limit(1).to_list()
+        if not deep:
+            table.search().select(["id"]).limit(1).to_list()
+            return
+        # One small column of every row opens every data file, whose footer a truncation cuts off.
+        table.search().select(["chunk_hash"]).limit(None).to_arrow()
+        for index in table.list_indices():
+            if index.index_type == "FTS":
+                table.search("x", query_type="fts", fts_columns=index.columns[0]).select(["id"]).limit(1).to_list()
+            elif "vector" in index.columns:
+                table.search(np.zeros(self.dims, np.float32)).select(["id"]).limit(1).to_list()
 
     def _repair(self, name: str, path: Path, error: Exception) -> OpenReport:
+        detail = _short(error)
         try:
             table = self._db.open_table(name)
             versions = sorted((v["version"] for v in table.list_versions()), reverse=True)
         except Exception:  # noqa: BLE001
             versions = []
+        if versions and self._rebuild_indexes(table):
+            self._tables[name] = table
+            self._fsync_new(path)
+            return OpenReport(True, f"rebuilt its search indexes after: {detail}")
         for version in versions[1:]:
             try:
                 table.checkout(version)
-                self._probe(table)
+                self._probe(table, deep=True)
                 table.restore()
-                self._probe(table)
+                self._probe(table, deep=True)
                 self._tables[name] = table
                 self._fsync_new(path)
-                return OpenReport(True, f"rolled back to version {version} after: {error}")
+                return OpenReport(True, f"rolled back to version {version} after: {detail}", lost=True)
             except Exception:  # noqa: BLE001
                 continue
         shutil.rmtree(path, ignore_errors=True)
         self._tables[name] = self._db.create_table(name, schema=chunk_schema(self.dims), mode="overwrite")
         self._fsync_new(path)
-        return OpenReport(True, f"rebuilt from scratch after: {error}")
+        return OpenReport(True, f"rebuilt from scratch after: {detail}", lost=True)
+
+    def _rebuild_indexes(self, table: Any) -> bool:
+        """When the rows all read and only an index file is damaged, drop the indexes (``maintain`` rebuilds them)."""
+        try:
+            table.count_rows()
+            table.search().select(["chunk_hash"]).limit(None).to_arrow()
+            indices = [i.name for i in table.list_indices()]
+            if not indices:
+                return False
+            for index in indices:
+                table.drop_index(index)
+            self._probe(table, deep=True)
+            return True
+        except Exception:  # noqa: BLE001 - the rows are damaged too: roll back instead
+            return False
 
     def drop(self, name: str) -> None:
         with self._lock:
@@ -165,7 +218,20 @@ class ChunkStore:
         return int(self._table(name).version)
 
     def count(self, name: str) -> int:
-        return int(self._table(name).count_rows())
+        try:
+            return int(self._table(name).count_rows())
+        except Exception as exc:  # noqa: BLE001
+            raise self._read_error(name, "counting the index", exc) from exc
+
+    def _read_error(self, name: str, doing: str, exc: Exception) -> IndexDamagedError | StoreError:
+        """A failed read: damage (every file read again to tell) or a plain failure such as a bad filter."""
+        if isinstance(exc, IndexDamagedError | StoreError):
+            return exc
+        try:
+            self._probe(self._table(name), deep=True)
+        except Exception as damage:  # noqa: BLE001
+            return IndexDamagedError(TABLE_DAMAGED.format(_short(damage)))
+        return StoreError(f"{doing} failed: {_short(exc)}")
 
     # -- writes (serialised) -------------------------------------------------------------------------
 
@@ -259,9 +325,12 @@ class ChunkStore:
         unique = list(dict.fromkeys(hashes))
         for start in range(0, len(unique), 1000):
             part = unique[start : start + 1000]
-            rows = table.search().where(in_list("chunk_hash", part)).select(["chunk_hash", "vector"]).limit(
-                None
-            ).to_arrow()
+            try:
+                rows = table.search().where(in_list("chunk_hash", part)).select(["chunk_hash", "vector"]).limit(
+                    None
+                ).to_arrow()
+            except Exception as exc:  # noqa: BLE001
+                raise self._read_error(name, "reading stored vectors", exc) from exc
             for h, v in zip(rows.column("chunk_hash").to_pylist(), rows.column("vector").to_numpy(), strict=True):
                 found.setdefault(h, v)
         return found
@@ -271,7 +340,10 @@ class ChunkStore:
         query = self._table(name).search()
         if columns is not None:
             query = query.select(list(columns))
-        result: pa.Table = query.limit(None).to_arrow()
+        try:
+            result: pa.Table = query.limit(None).to_arrow()
+        except Exception as exc:  # noqa: BLE001
+            raise self._read_error(name, "reading the index", exc) from exc
         return result
 
     def search(
@@ -305,7 +377,7 @@ class ChunkStore:
             score_columns = {"fts": ["_score"], "vector": ["_distance"], "hybrid": []}[mode]
             rows = query.select([*RESULT_COLUMNS, *score_columns]).limit(limit).to_list()
         except Exception as exc:  # noqa: BLE001
-            raise StoreError(f"search failed: {exc}") from exc
+            raise self._read_error(name, "search", exc) from exc
         hits: list[dict[str, Any]] = rows
         for row in hits:
             if mode == "fts":
@@ -317,10 +389,19 @@ class ChunkStore:
         return hits
 
     def has_fts(self, name: str) -> bool:
-        return any(i.index_type == "FTS" for i in self._table(name).list_indices())
+        try:
+            return any(i.index_type == "FTS" for i in self._table(name).list_indices())
+        except Exception as exc:  # noqa: BLE001
+            raise self._read_error(name, "listing the index's indexes", exc) from exc
 
     def index_types(self, name: str) -> list[str]:
         return sorted(f"{i.index_type}({','.join(i.columns)})" for i in self._table(name).list_indices())
+
+
+def _short(exc: BaseException) -> str:
+    """A library error as one line, without the Rust source location Lance appends."""
+    lines = str(exc).strip().splitlines() or [type(exc).__name__]
+    return _RUST_LOCATION.sub("", lines[0])
 
 
 def _fsync(path: str) -> bool:
