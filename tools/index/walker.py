@@ -22,6 +22,7 @@ from tools.sandbox import inside, real_target
 
 LINK_OUTSIDE = "link to outside the indexed folders"
 LINK_HIDDEN = "link to a hidden or excluded file"
+BAD_NAME = "its name is not valid UTF-8: rename it to index it"
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +62,21 @@ def _included(rel: str, name: str, patterns: tuple[str, ...]) -> bool:
 
 def _hidden(rel: str, excludes: tuple[str, ...]) -> bool:
     return rel != "." and any(_excluded(part, excludes) for part in rel.split(os.sep))
+
+
+def _undecodable(name: str) -> bool:
+    # Python hands over name bytes that are not UTF-8 as lone surrogates, which no database, tokenizer or terminal
+    # takes: such a file cannot be stored, searched or shown by its name.
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _shown(path: str) -> str:
+    """``path`` with undecodable bytes shown as backslash escapes: printable, storable, the same on every walk."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
 def refusal(path: str, roots: Sequence[Root], options: IndexOptions, st: os.stat_result | None = None) -> str | None:
@@ -119,6 +135,9 @@ def walk(root: Root, options: IndexOptions, *, start: str | None = None,
     top = root.path
     begin = start or top
     allowed = tuple(roots) or (root,)
+    if _undecodable(begin):  # a changed file the watcher reports by its odd name
+        yield Skipped(_shown(begin), top, BAD_NAME)
+        return
     if begin != top:
         rel = os.path.relpath(begin, top)
         if rel.split(os.sep)[0] == ".." or _hidden(rel, excludes):
@@ -151,6 +170,10 @@ def walk(root: Root, options: IndexOptions, *, start: str | None = None,
             continue
         for entry in entries:
             if _excluded(entry.name, excludes):
+                continue
+            if _undecodable(entry.name):
+                if entry.is_dir() or file_type_for(Path(entry.name)) is not None:
+                    yield Skipped(_shown(entry.path), top, BAD_NAME)
                 continue
             if entry.is_symlink():
                 why = _link_refusal(entry.path, allowed, options)
