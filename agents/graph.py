@@ -188,7 +188,10 @@ def build_graph(
     def draft(state: AskState) -> AskState:
         hits = [_hit(h) for h in state["hits"]]
         intent, question = state["intent"], state["question"]
-        if intent == "search":
+        error = state.get("retrieval_error")
+        if error:  # a locked or damaged index: "nothing found" would pass the failure off as an answer
+            result = workflows.WorkflowAnswer(f"Your files could not be searched: {error}", [], "extractive")
+        elif intent == "search":
             result = workflows.file_list(question, hits)
         elif intent == "summarize" and hits:
             path = hits[0].path

@@ -15,7 +15,7 @@ from agents.providers.limits import Limits
 from agents.providers.registry import ModelRegistry
 from agents.providers.spec import ModelSpec
 from agents.runner import Degraded, DraftAnswer, Runner, TokenDelta, TurnDone
-from tools.errors import IndexBusy
+from tools.errors import IndexBusy, IndexDamagedError
 from tools.index.search import SearchHit
 
 FEE = ("Renewing a passport takes about three weeks.\nYou need the old passport and two photos.\n"
@@ -117,8 +117,20 @@ def test_a_locked_index_is_an_answer_that_says_why(registry: ModelRegistry, tmp_
 
     result = done(run(registry, "How much is the passport fee?", tmp_path, retrieval=locked))
     assert result.mode == "fallback" and "another process" in (result.fallback_reason or "")
-    assert "nothing" in result.answer
+    # Not "I found nothing": the files were never searched, and the answer says so and why.
+    assert result.answer == "Your files could not be searched: another process is writing the index"
     assert fake(registry).calls == []  # no sources: the model is not asked to make something up
+
+
+@pytest.mark.parametrize("question", ["How much is the passport fee?", "which file mentions backups",
+                                      "summarize the passport notes"])
+def test_a_damaged_index_is_said_not_passed_off_as_no_results(tmp_path: Path, question: str) -> None:
+    def damaged(question: str, k: int) -> list[SearchHit]:
+        raise IndexDamagedError("the index is damaged (a data file is truncated); run `deskmate index sync`")
+
+    result = done(run(None, question, tmp_path, retrieval=damaged))
+    assert result.answer.startswith("Your files could not be searched: the index is damaged")
+    assert "deskmate index sync" in result.answer and not result.citations
 
 
 def test_search_requests_list_files_without_the_model(registry: ModelRegistry, tmp_path: Path) -> None:
