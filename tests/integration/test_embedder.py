@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+from collections import namedtuple
+
 import numpy as np
 import pytest
 
@@ -76,3 +79,11 @@ def test_identity_is_stable(onnx_embedder):
 def test_token_counts_exclude_special_tokens(onnx_embedder, texts):
     counts = onnx_embedder.count_tokens(texts)
     assert counts[0] >= 1 and counts[0] == len(onnx_embedder._counter.encode(texts[0], add_special_tokens=False).ids)
+
+
+def test_a_full_disk_is_said_before_preparing(tmp_path, monkeypatch):
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda _path: usage(10 << 20, 9 << 20, 1 << 20))
+    with pytest.raises(EmbedderError, match="not enough free disk space .* 1 MB are free"):
+        prepare_model(tmp_path / "models")
+    assert not list((tmp_path / "models").iterdir())  # nothing half-written left behind

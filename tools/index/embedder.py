@@ -14,6 +14,7 @@ import hashlib
 import importlib.resources
 import logging
 import os
+import shutil
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ DIMS = 384
 MAX_TOKENS = 256
 # Bump when the derivation below changes: vectors from different recipes must never share an index.
 RECIPE = "ort-dynamic-int8-per-channel-v1"
+PREPARE_BYTES = 160 << 20  # the fp32 intermediate (~90 MB) and the int8 result (~23 MB), with room to spare
 SOURCE_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
 
 Device = Literal["auto", "cpu", "cuda"]
@@ -93,6 +95,10 @@ def prepare_model(models_dir: Path) -> Path:
     if _sha256(source) != SOURCE_SHA256:
         raise EmbedderError(f"the packaged embedding model {source} does not match its published checksum")
     models_dir.mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(models_dir).free
+    if free < PREPARE_BYTES:  # ONNX Runtime would fail with "Protobuf serialization failed", which says nothing
+        raise EmbedderError(f"not enough free disk space to prepare the embedding model in {models_dir}: it needs "
+                            f"about {PREPARE_BYTES >> 20} MB while it works, {free >> 20} MB are free")
     import onnxruntime as ort
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
