@@ -4,7 +4,7 @@
 deterministic draft is computed for every turn before the model is tried, so a model that is missing, fails or
 times out still leaves a cited answer, and the answer says which mode produced it and why.
 
-Retrieved chunks, remembered facts and tool results pass the injection guard (``screen``, agents/screening.py):
+Retrieved chunks, remembered facts and tool results pass the injection guard (``screen``, agents/guard/screening.py):
 what looks like instructions to the model reaches it fenced as untrusted data, and the turn's ``warnings`` make side
 effects ask.
 
@@ -37,14 +37,15 @@ from langgraph.graph.message import REMOVE_ALL_MESSAGES, add_messages
 from langgraph.prebuilt import ToolNode
 from langgraph.types import Checkpointer, Send, interrupt
 
-from agents import guards, prompts, screening, workflows
+from agents import prompts, workflows
 from agents.cache import SemanticCache, SourcesExist
 from agents.citations import verify
 from agents.grounding import llm_citations, unusable
+from agents.guard import guards, screening
 from agents.intent import IntentClassifier
+from agents.observability.telemetry import traced
 from agents.providers.errors import ProviderError
 from agents.routing import ModelGetter
-from agents.telemetry import traced
 from agents.toolset import has_side_effects
 from tools.errors import DeskmateError
 from tools.index.search import SearchHit

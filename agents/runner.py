@@ -15,7 +15,7 @@ from typing import Any
 from langgraph.types import Command
 
 from agents.citations import Citation
-from agents.telemetry import TraceEvent, tool_traces, with_first_token
+from agents.observability.telemetry import TraceEvent, tool_traces, with_first_token
 from tools.errors import DeskmateError
 
 log = logging.getLogger(__name__)
@@ -83,7 +83,7 @@ def visible(value: Any) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Warning:  # noqa: A001 - the event's name in the runner's vocabulary; the builtin is not used here
-    """A retrieved chunk or a tool result looks like instructions to the model (agents/guards.py): it was fenced."""
+    """A retrieved chunk or a tool result looks like instructions to the model (agents/guard/guards.py): fenced."""
 
     source: str  # the file's path, or "target (tool)" for a tool's result
     reasons: list[str]
@@ -132,7 +132,7 @@ class TurnFailed:
 
 @dataclass(frozen=True, slots=True)
 class Trace:
-    """One node's trace record (see agents/telemetry.py)."""
+    """One node's trace record (see agents/observability/telemetry.py)."""
 
     event: TraceEvent
 

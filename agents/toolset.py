@@ -4,8 +4,8 @@ Reads (search, read a file, list files, calculate, dates, recall) run without as
 (writing a note, opening a file or a web address, remembering or forgetting a fact) go through an approval: the
 graph stops with a LangGraph interrupt and the runner asks the user. Each has a policy: "ask" (the default),
 "always" or "never"; with no one to ask, the answer is "not approved" and nothing happens. A turn that read text
-which looks like instructions to the model (its ``warnings``, see agents/guards.py) asks even under "always", and
-says why; "never" still refuses. Every decision on a side effect is appended to the audit log (agents/audit.py).
+which looks like instructions to the model (its ``warnings``, see agents/guard/guards.py) asks even under "always", and
+says why; "never" still refuses. Every decision on a side effect is appended to the audit log (agents/guard/audit.py).
 
 Exactly once: each decision is keyed by the model's tool call id and written down (audit log, synced, and a ledger in
 memory) before the action runs; a call whose id is already decided never runs or asks again, whatever replays it.
@@ -31,9 +31,9 @@ from langgraph.config import get_config
 from langgraph.prebuilt import InjectedState
 from langgraph.types import interrupt
 
-from agents import guards
-from agents.audit import AuditLog, Decision
-from agents.screening import Screen, caution
+from agents.guard import guards
+from agents.guard.audit import AuditLog, Decision
+from agents.guard.screening import Screen, caution
 from agents.workflows import extractive_summary
 from tools import calc, clock, files
 from tools.calc import ToolInputError

@@ -11,16 +11,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from agents.cache import SemanticCache
-from agents.checkpoints import open_checkpointer
+from agents.conversations.checkpoints import open_checkpointer
+from agents.conversations.threads import ThreadStore
 from agents.graph import build_graph
-from agents.guards import scan
+from agents.guard.guards import scan
+from agents.observability.traces import TraceStore
 from agents.providers.registry import ModelRegistry
 from agents.routing import ModelRouter
 from agents.runner import ApprovalNeeded, DraftAnswer, Runner, TokenDelta, Trace, TurnDone, TurnFailed
 from agents.runner import Warning as SuspiciousText
-from agents.threads import ThreadStore
 from agents.toolset import ToolContext, build_tools
-from agents.traces import TraceStore
 from app.commands import open_index
 from app.console import emit, err, is_text, out, printable, styled
 from app.model_commands import open_models

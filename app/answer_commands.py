@@ -2,7 +2,7 @@
 
 The temporary home holds the index, threads, cache, memory and traces, so nothing of the user's own is read or
 changed; the models (the embedder and the default model) are the user's, already prepared. See
-agents/answer_eval.py for the answer set's layout and what is measured.
+agents/evaluation/answer_eval.py for the answer set's layout and what is measured.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 
 from rich.table import Table
 
-from agents.answer_eval import ask_all, load_answer_set, summarize
+from agents.evaluation.answer_eval import ask_all, load_answer_set, summarize
 from app.agent_commands import open_session
 from app.commands import progress_bar
 from app.console import cell, emit, err, out

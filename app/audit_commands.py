@@ -1,10 +1,10 @@
-"""The ``audit`` command: the audit log of side effects (agents/audit.py) as a table or as JSON."""
+"""The ``audit`` command: the audit log of side effects (agents/guard/audit.py) as a table or as JSON."""
 
 from __future__ import annotations
 
 import argparse
 
-from agents.audit import AuditLog
+from agents.guard.audit import AuditLog
 from app.console import emit, out
 from app.settings import AppSettings, Paths
 

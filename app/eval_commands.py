@@ -15,8 +15,8 @@ from typing import Any
 from rich.table import Table
 
 from agents import prompts
-from agents.feedback_cases import CaseSet, build_cases
-from agents.personal_eval import Fingerprint, RunComparison, RunStore, compare_runs, run_record, score_cases
+from agents.evaluation.feedback_cases import CaseSet, build_cases
+from agents.evaluation.personal_eval import Fingerprint, RunComparison, RunStore, compare_runs, run_record, score_cases
 from app.commands import open_index, progress_bar
 from app.console import cell, emit, err, out
 from app.settings import AppSettings, Paths

@@ -7,7 +7,7 @@ import logging.handlers
 import sys
 from pathlib import Path
 
-from agents.redaction import redact
+from agents.guard.redaction import redact
 
 
 class RedactingFormatter(logging.Formatter):

@@ -9,18 +9,18 @@ from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 
-from agents.traces import TraceStore, TraceStoreError
+from agents.observability.traces import TraceStore, TraceStoreError
 from app.console import cell, emit, out, styled
 from app.settings import AppSettings, Paths
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
-    from agents.otel_export import OtelExporter
+    from agents.observability.otel_export import OtelExporter
+    from agents.observability.spans import Span
+    from agents.observability.telemetry import TraceEvent
     from agents.providers.registry import ModelRegistry
     from agents.runner import Recorder, TurnDone
-    from agents.spans import Span
-    from agents.telemetry import TraceEvent
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ def otel_exporter(settings: AppSettings) -> OtelExporter | None:
     if not trust.otel_endpoint:
         return None
     # Imported here: the SDK costs start-up time, and most users never configure a collector.
-    from agents.otel_export import OtelExporter
+    from agents.observability.otel_export import OtelExporter
 
     try:
         return OtelExporter(trust.otel_endpoint, trust.otel_headers)

@@ -148,7 +148,7 @@ def main() -> None:
     p = common.parser(__doc__.splitlines()[0])
     p.add_argument("--misses", action="store_true", help="also print every wrong answer with its citations")
     args = p.parse_args()
-    from agents.checkpoints import open_checkpointer
+    from agents.conversations.checkpoints import open_checkpointer
     from agents.graph import build_graph
     from tools.index.config import IndexOptions
     from tools.index.knowledge import KnowledgeIndex

@@ -48,7 +48,7 @@ def main() -> None:
     p.add_argument("--model-queries", type=int, default=10, help="queries asked with the default model (0: skip)")
     args = p.parse_args()
     from agents.cache import SemanticCache
-    from agents.checkpoints import open_checkpointer
+    from agents.conversations.checkpoints import open_checkpointer
     from agents.graph import build_graph
     from agents.providers import default_model
     from agents.providers.fake import FakeChatModel

@@ -1,4 +1,4 @@
-"""Injection detection: how often agents/guards.py flags injection attempts and clean text, and what a scan costs.
+"""Injection detection: how often agents/guard/guards.py flags injection attempts and clean text, and what a scan costs.
 
 Sets:
 - corpus: the 17 files of the injection corpus (tests/support/injection.py: tests/data/injection and a PDF), each
@@ -12,7 +12,7 @@ Sets:
 - clean: every chunk of the answer set's ten documents and the 1,400 Cranfield abstracts (all chunks).
 
 Compared side by side: the naive baseline (one regular expression, ``ignore (all )?previous instructions``), the
-pattern guard (``scan``), and the pattern guard with the exemplar classifier (agents/guard_classifier.py, the
+pattern guard (``scan``), and the pattern guard with the exemplar classifier (agents/guard/guard_classifier.py, the
 real MiniLM embedder on CPU, 2 threads). Per-chunk scan cost is measured on the clean chunks (best of 3 runs,
 wall time per chunk in microseconds). ``--quick`` uses the first 200 Cranfield documents.
 """
@@ -206,8 +206,8 @@ def measure(flag: Callable[[str], bool], raw: dict[str, str], chunks: dict[str, 
 
 def main() -> None:
     args = common.parser(__doc__.splitlines()[0]).parse_args()
-    from agents.guard_classifier import ExemplarClassifier
-    from agents.guards import scan
+    from agents.guard.guard_classifier import ExemplarClassifier
+    from agents.guard.guards import scan
 
     info = common.print_header("Injection detection", {"cranfield_docs": 200 if args.quick else "all"})
     with tempfile.TemporaryDirectory() as folder, common.temp_home() as home:

@@ -21,8 +21,8 @@ WORDS = "budget review meeting invoice client server backup release schedule tra
 
 def realistic_turn(n: int, started: float) -> tuple[object, list[object]]:
     from agents.citations import Citation
+    from agents.observability.telemetry import TraceEvent
     from agents.runner import TurnDone
-    from agents.telemetry import TraceEvent
 
     rng = random.Random(n)
     sentence = " ".join(rng.choice(WORDS) for _ in range(14)).capitalize() + "."
@@ -85,10 +85,10 @@ def turn_ms(runner: object, question: str) -> float:
 def main() -> None:
     p = common.parser(__doc__.splitlines()[0])
     args = p.parse_args()
-    from agents.checkpoints import open_checkpointer
+    from agents.conversations.checkpoints import open_checkpointer
     from agents.graph import build_graph
+    from agents.observability.traces import TraceStore
     from agents.runner import Runner
-    from agents.traces import TraceStore
     from tools.index.config import IndexOptions
     from tools.index.knowledge import KnowledgeIndex
     from tools.index.search import search

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from agents.redaction import Redacted, redact, redact_known
+from agents.guard.redaction import Redacted, redact, redact_known
 
 KnownSecrets = Callable[[], Iterable[str]]
 

@@ -26,7 +26,7 @@ from app.gui.backend import Backend
 from app.gui.tasks import Tasks
 
 if TYPE_CHECKING:
-    from agents.threads import ThreadSummary
+    from agents.conversations.threads import ThreadSummary
 
 ID_ROLE = Qt.ItemDataRole.UserRole
 

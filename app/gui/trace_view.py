@@ -10,8 +10,8 @@ from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QDialog, QLabel, QPushButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
 if TYPE_CHECKING:
-    from agents.spans import Span
-    from agents.traces import TurnTrace
+    from agents.observability.spans import Span
+    from agents.observability.traces import TurnTrace
 
 # What the tree shows next to each span, in this order (everything else is in the tooltip).
 KEY_ATTRIBUTES = ("intent", "mode", "model", "provider", "prompt", "tokens_in", "tokens_out", "ttft_ms", "top_score",

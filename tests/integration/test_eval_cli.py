@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from agents.traces import TraceStore
+from agents.observability.traces import TraceStore
 from tests.conftest import REPO
 from tests.integration.test_cli import deskmate
 

@@ -13,8 +13,8 @@ import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 
-from agents.otel_export import OtelExporter
-from agents.traces import TraceStore
+from agents.observability.otel_export import OtelExporter
+from agents.observability.traces import TraceStore
 from app.settings import AppSettings, Paths, load_settings
 from app.trace_commands import session_traces
 from tests.unit.agents.test_traces import events, made_turn

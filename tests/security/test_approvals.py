@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from agents.checkpoints import open_checkpointer
+from agents.conversations.checkpoints import open_checkpointer
 from agents.graph import build_graph
 from agents.providers.fake import FakeChatModel
 from agents.providers.limits import Limits

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from agents.audit import AuditLog
+from agents.guard.audit import AuditLog
 from app import commands
 from app.cli import build_parser, main
 from tests.conftest import REPO

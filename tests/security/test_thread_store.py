@@ -16,8 +16,8 @@ import ormsgpack
 import pytest
 from langgraph.checkpoint.sqlite import SqliteSaver
 
-from agents.checkpoints import CheckpointRefused, open_checkpointer, serializer
-from agents.threads import ThreadStore
+from agents.conversations.checkpoints import CheckpointRefused, open_checkpointer, serializer
+from agents.conversations.threads import ThreadStore
 from tests.integration.test_cli import deskmate
 from tests.unit.agents.test_threads import ask, build
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from agents.answer_eval import SourceTexts, fact_found, judge, load_answer_set, summarize
 from agents.citations import Citation
+from agents.evaluation.answer_eval import SourceTexts, fact_found, judge, load_answer_set, summarize
 from agents.runner import TurnDone
 from tests.conftest import REPO
 from tools.errors import EvalError

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from agents.audit import AuditLog
-from agents.checkpoints import open_checkpointer
+from agents.conversations.checkpoints import open_checkpointer
 from agents.graph import build_graph
+from agents.guard.audit import AuditLog
 from agents.runner import ApprovalNeeded, Runner
 from agents.toolset import ToolContext, build_tools
 from app import commands

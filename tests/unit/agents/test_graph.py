@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from agents.checkpoints import open_checkpointer
+from agents.conversations.checkpoints import open_checkpointer
 from agents.graph import build_graph
 from agents.grounding import unusable
 from agents.providers.errors import ModelNotInstalled, ProviderUnreachable

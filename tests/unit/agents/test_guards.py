@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from agents.guards import normalise, scan
-from agents.screening import defang
+from agents.guard.guards import normalise, scan
+from agents.guard.screening import defang
 from tests.fakes import FakeEmbedder
 from tests.support.injection import ANSWERSET, HIDDEN_ONLY, build_corpus, raw_text
 from tools.index.chunker import chunk_document

@@ -9,10 +9,17 @@ from pathlib import Path
 import pytest
 
 from agents.citations import Citation
-from agents.feedback_cases import build_cases, case_id
-from agents.personal_eval import Fingerprint, RunStore, compare_runs, fingerprint_changes, run_record, score_cases
+from agents.evaluation.feedback_cases import build_cases, case_id
+from agents.evaluation.personal_eval import (
+    Fingerprint,
+    RunStore,
+    compare_runs,
+    fingerprint_changes,
+    run_record,
+    score_cases,
+)
+from agents.observability.traces import TraceStore
 from agents.runner import TurnDone
-from agents.traces import TraceStore
 from tools.errors import DeskmateError
 
 FINGERPRINT = Fingerprint("minilm (int8, abc)", "256 tokens, overlap 32, chunker 1", "local/smollm2-135m",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agents.redaction import Finding, redact, redact_known, scrub
+from agents.guard.redaction import Finding, redact, redact_known, scrub
 
 OPENAI = "sk-proj-" + "Ab3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1dF"
 SECRETS = {

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from agents.checkpoints import open_checkpointer
+from agents.conversations.checkpoints import open_checkpointer
 from agents.graph import build_graph
 from agents.providers.errors import ProviderTimeout, ProviderUnreachable
 from agents.providers.fake import FakeChatModel

@@ -14,8 +14,8 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.message import add_messages
 
-from agents.checkpoints import open_checkpointer
-from agents.threads import ThreadStore, ThreadSummary, TurnRecord, default_title
+from agents.conversations.checkpoints import open_checkpointer
+from agents.conversations.threads import ThreadStore, ThreadSummary, TurnRecord, default_title
 from tools.errors import ConfigError
 
 CITE = {"path": "/docs/passport.md", "quote": "The fee is 95 euros.", "page": None, "line_start": 3, "line_end": 3,

@@ -9,18 +9,18 @@ from pathlib import Path
 
 import pytest
 
-from agents.checkpoints import open_checkpointer
 from agents.citations import Citation
+from agents.conversations.checkpoints import open_checkpointer
 from agents.graph import build_graph
+from agents.observability.telemetry import TraceEvent
+from agents.observability.traces import TraceNotFound, TraceStore
 from agents.providers.fake import FakeChatModel
 from agents.providers.limits import Limits
 from agents.providers.outbound import SentPayload
 from agents.providers.registry import ModelRegistry
 from agents.providers.spec import ModelSpec
 from agents.runner import ApprovalNeeded, Runner, TurnDone
-from agents.telemetry import TraceEvent
 from agents.toolset import ToolContext, build_tools
-from agents.traces import TraceNotFound, TraceStore
 from tests.unit.agents.test_graph import DOCS, retrieve
 from tools.errors import ConfigError
 

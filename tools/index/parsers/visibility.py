@@ -1,7 +1,7 @@
 """Whether markup hides an element's text from a reader: inline styles, the hidden attribute, colour on colour.
 
 The HTML parser drops such elements (what a reader of the page does not see is not indexed, so it cannot reach the
-model either), and the injection guard (agents/guards.py) uses the same test on raw markup it meets elsewhere.
+model either), and the injection guard (agents/guard/guards.py) uses the same test on raw markup it meets elsewhere.
 Only inline declarations are seen: a stylesheet that hides a class is beyond a parser that does not run CSS.
 """
 

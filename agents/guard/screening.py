@@ -16,7 +16,7 @@ from typing import Any
 from langchain_core.messages import AnyMessage, ToolMessage
 
 from agents import prompts
-from agents.guards import Scan
+from agents.guard.guards import Scan
 from tools.index.search import SearchHit
 from tools.memory import Recalled
 

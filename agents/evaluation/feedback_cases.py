@@ -1,9 +1,10 @@
 """Evaluation cases from the answers the user rated: each question with the files that should and should not answer it.
 
-A rated turn (agents/traces.py) gives a case when its question was stored: the files marked "this source was right"
-and, for a thumbs-up answer, every file it cited are expected; files marked "wrong" are wrong (a verdict on a file
-outranks the thumb). The same question rated again merges into one case, later verdicts overriding earlier ones.
-Turns whose question was withheld (``[trust] redact_documents``) cannot be asked again and are counted as skipped.
+A rated turn (agents/observability/traces.py) gives a case when its question was stored: the files marked "this
+source was right" and, for a thumbs-up answer, every file it cited are expected; files marked "wrong" are wrong (a
+verdict on a file outranks the thumb). The same question rated again merges into one case, later verdicts overriding
+earlier ones. Turns whose question was withheld (``[trust] redact_documents``) cannot be asked again and are
+counted as skipped.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from agents.traces import TurnTrace
+from agents.observability.traces import TurnTrace
 
 _SPACE = re.compile(r"\s+")
 

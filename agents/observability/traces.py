@@ -20,16 +20,16 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agents import trace_stats
-from agents.spans import Scrubber, Span, build, summary
+from agents.observability import trace_stats
+from agents.observability.spans import Scrubber, Span, build, summary
 from tools.dbfile import set_aside_if_damaged
 from tools.errors import ConfigError, DeskmateError
 
 if TYPE_CHECKING:
-    from agents.otel_export import OtelExporter
+    from agents.observability.otel_export import OtelExporter
+    from agents.observability.telemetry import TraceEvent
     from agents.providers.outbound import SentPayload
     from agents.runner import TurnDone
-    from agents.telemetry import TraceEvent
 
 PRUNE_EVERY = 100
 RATINGS = ("up", "down")

@@ -11,7 +11,7 @@ from typing import Any
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langgraph.checkpoint.sqlite import SqliteSaver
 
-from agents.checkpoints import CheckpointRefused
+from agents.conversations.checkpoints import CheckpointRefused
 from tools.errors import ConfigError
 
 TITLE_CHARS = 60
@@ -106,8 +106,8 @@ class ThreadStore:
 
     The side table ``deskmate_threads`` lives in the checkpointer's database; the checkpointer's own tables are only
     read (to find thread ids) and are changed only through ``saver.delete_thread`` and ``_set_aside``. A thread whose
-    checkpoint is refused on load (agents/checkpoints.py) is set aside instead of failing every thread command; what
-    happened is added to ``notices`` for the user.
+    checkpoint is refused on load (agents/conversations/checkpoints.py) is set aside instead of failing every
+    thread command; what happened is added to ``notices`` for the user.
     """
 
     def __init__(self, saver: SqliteSaver, notices: list[str] | None = None) -> None:

@@ -21,7 +21,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-from agents.spans import Span
+from agents.observability.spans import Span
 
 log = logging.getLogger(__name__)
 

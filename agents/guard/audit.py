@@ -3,7 +3,7 @@
 The file (``data_dir/audit.jsonl``) is only ever appended to: each entry is one ``write`` on a descriptor opened with
 O_APPEND and synced to disk before the action goes ahead, so a crash loses no entry and no entry is ever rewritten.
 Long argument values are cut (a note's text is kept to its first 200 characters) so the log stays readable; secrets
-(API keys, tokens, passwords) are masked as in traces and logs (agents/redaction.py).
+(API keys, tokens, passwords) are masked as in traces and logs (agents/guard/redaction.py).
 
 Each entry carries the model's tool call id (``call``): the log is also the ledger that makes a decided call run at
 most once (agents/toolset.py), since the entry is on disk before the action starts.
@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from agents.redaction import redact
+from agents.guard.redaction import redact
 
 VALUE_CHARS = 200
 

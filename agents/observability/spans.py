@@ -13,12 +13,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from agents.redaction import scrub
+from agents.guard.redaction import scrub
 
 if TYPE_CHECKING:
+    from agents.observability.telemetry import TraceEvent
     from agents.providers.outbound import SentPayload
     from agents.runner import TurnDone
-    from agents.telemetry import TraceEvent
 
 WITHHELD = "(withheld)"
 TEXT_CHARS = 2000  # per stored text: a trace shows what happened, it is not an archive of documents

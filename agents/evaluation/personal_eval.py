@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from agents.feedback_cases import Case
+from agents.evaluation.feedback_cases import Case
 from tools.errors import DeskmateError
 from tools.eval.ranking import TOP, Overall, RankOutcome, fold_paths, overall, rank_outcome
 

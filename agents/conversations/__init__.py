@@ -1,0 +1,1 @@
+"""Conversations: threads on disk (the checkpointer, made safe to load) and their catalogue."""

@@ -1,0 +1,1 @@
+"""Evaluation: measuring answers and retrieval (the answer set, the user's rated questions)."""
