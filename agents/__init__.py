@@ -1,1 +1,1 @@
-"""Deskmate's brain: LangGraph graphs, providers and workflows (not built yet; see README "Status")."""
+"""Deskmate's brain: the turn (graph, runner, toolset, workflows) at the top, concerns in subpackages."""

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-from tools.errors import DeskmateError
+from tools.errors import ToolInputError
 
 if TYPE_CHECKING:
     import pint
 
-__all__ = ["CalcResult", "ToolInputError", "calculate"]
+__all__ = ["CalcResult", "calculate"]
 
 MAX_LENGTH = 500  # characters of input
 MAX_DEPTH = 100  # nesting of the parsed expression
@@ -28,10 +28,6 @@ MAX_MAGNITUDE = 10**300
 _MAX_BITS = 1100  # exact fractions bigger than this (in bits) continue as floats
 
 Num: TypeAlias = Fraction | float
-
-
-class ToolInputError(DeskmateError):
-    """A tool was given input it cannot work with; the message says what it supports instead."""
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from tools.calc import ToolInputError
+from tools.errors import ToolInputError
 
 __all__ = ["ClockResult", "DateResult", "date_math", "now"]
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from tools.calc import ToolInputError
+from tools.errors import ToolInputError
 from tools.index.document import ParseError
 from tools.index.knowledge import KnowledgeIndex
 from tools.index.parsers import parse_file

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 import uuid
@@ -10,15 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-os.environ.setdefault("LANCEDB_LOG", "error")
+import numpy as np
+import pyarrow as pa
 
-import lancedb  # noqa: E402 - must follow the LANCEDB_LOG default
-import numpy as np  # noqa: E402
-import pyarrow as pa  # noqa: E402
-
-from tools.errors import DeskmateError  # noqa: E402
-from tools.index.embedder import Embedder  # noqa: E402
-from tools.index.store import sql_quote  # noqa: E402
+from tools.errors import DeskmateError
+from tools.index.embedder import Embedder
+from tools.index.store import open_table, sql_quote
 
 TABLE = "memories"
 MAX_CHARS = 2000
@@ -33,7 +29,7 @@ class Memory:
     id: str
     text: str
     created: float
-    source: str  # "user": asked to remember; later "extracted" for facts kept with consent
+    source: str  # "user": asked to remember; "extracted": a fact the user stated, kept with consent
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,13 +46,12 @@ class MemoryStore:
         self._lock = threading.Lock()
         folder.mkdir(parents=True, exist_ok=True)
         try:
-            self._db = lancedb.connect(str(folder))
             dims = embedder.identity.dims
             schema = pa.schema([
                 pa.field("id", pa.string()), pa.field("text", pa.string()), pa.field("created", pa.float64()),
                 pa.field("source", pa.string()), pa.field("vector", pa.list_(pa.float32(), dims)),
             ])
-            self._table = self._db.create_table(TABLE, schema=schema, exist_ok=True)
+            self._table = open_table(folder, TABLE, schema)
         except Exception as exc:  # noqa: BLE001 - LanceDB errors become Deskmate's at this boundary
             raise MemoryError_(f"cannot open the memory store in {folder}: {exc}") from exc
 

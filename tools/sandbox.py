@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import BinaryIO
 
-from tools.calc import ToolInputError
+from tools.errors import ToolInputError
 
 MAX_PATH_CHARS = 1024
 MAX_NAME_CHARS = 255

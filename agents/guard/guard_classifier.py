@@ -1,6 +1,7 @@
 """A second opinion for the injection guard: sentences close, by sentence embedding, to known injection attempts.
 
-Off by default (``agent.guard_classifier``). Each sentence of a text is embedded with the index's own embedder
+Not wired into the app yet, and no setting turns it on: ``guards.scan(text, classifier=...)`` takes it, and so far
+only the benchmark passes one. Each sentence of a text is embedded with the index's own embedder
 (all-MiniLM-L6-v2) and compared with two small sets of exemplars: injection attempts and ordinary instructions
 that resemble them ("send the form to hr@...", "ignore the first gauge reading"). A sentence counts when it is at
 least THRESHOLD similar to an injection exemplar and MARGIN closer to it than to any ordinary one; the opinion is

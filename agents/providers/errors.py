@@ -11,6 +11,7 @@
         ├── CircuitOpen          recent calls kept failing, so calls are refused until a probe succeeds
         └── GenerationCancelled  the caller stopped the answer
 
+This is the ProviderError branch of the tree in tools/errors.py; every class above is defined here and nowhere else.
 Adapters (``genai.py``, ``openai_compat.py``) translate library exceptions into these at the boundary.
 """
 

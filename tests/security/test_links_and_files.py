@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from app.commands import _print_status
+from app.cli.index import _print_status
 from tools import files, sandbox
-from tools.calc import ToolInputError
+from tools.errors import ToolInputError
 from tools.index.search import search
 
 OUTSIDE = "link to outside the indexed folders"

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from tools import files
-from tools.calc import ToolInputError
+from tools.errors import ToolInputError
 
 
 @pytest.fixture

@@ -1,4 +1,7 @@
-"""The knowledge index facade: roots, incremental crash-safe sync, status and search over one data folder."""
+"""The knowledge index facade: roots, incremental crash-safe sync, status and the rows searches read, per data folder.
+
+Ranking those rows (exact terms, snippets, filters) is tools/index/search.py's.
+"""
 
 from __future__ import annotations
 
@@ -23,7 +26,8 @@ from tools.index.embedder import Embedder
 from tools.index.manifest import MANIFEST_DAMAGED, FileState, Manifest, Root, salvage_roots
 from tools.index.parsing import ParseOutcome, ParsePool
 from tools.index.recovery import TABLE_PREFIX, chunk_tables, refill
-from tools.index.store import TABLE_DAMAGED, ChunkStore, OpenReport, sql_quote
+from tools.index.status import IndexStatus
+from tools.index.store import TABLE_DAMAGED, ChunkStore, OpenReport, SearchMode, sql_quote
 from tools.index.walker import FileEntry, Skipped, walk
 
 log = logging.getLogger(__name__)
@@ -438,43 +442,46 @@ class KnowledgeIndex:
     # -- reads ---------------------------------------------------------------------------------------
 
     def status(self, *, files: bool = False) -> dict[str, Any]:
+        """``status_report(...).as_dict()``: the JSON the CLI prints and the desktop reads today."""
+        return self.status_report(files=files).as_dict()
+
+    def status_report(self, *, files: bool = False) -> IndexStatus:
+        """What the active generation holds; ``files`` adds one row per file."""
         gen = self.active_generation
         self._open_table(gen)
-        states = self.manifest.files(gen)
-        failures = [{"path": s.path, "reason": s.reason} for s in states.values() if s.status == "failed"]
-        links = [{"path": s.path, "reason": s.reason} for s in states.values() if s.status == "skipped"]
         last = self.manifest.get_meta("last_sync")
         stored = self.manifest.get_meta(f"embedder:{gen}")
-        embedder = json.loads(stored) if stored else {}
-        out: dict[str, Any] = {
-            "data_dir": str(self.data_dir),
-            "roots": [{"path": r.path, "include": list(r.include), "exclude": list(r.exclude),
-                       "files": sum(1 for s in states.values() if s.root == r.path and s.status != "skipped")}
-                      for r in self.roots()],
-            "files": sum(1 for s in states.values() if s.status == "indexed"),
-            "failed": len(failures),
-            "chunks": self.store.count(self.table_name(gen)),
-            "failures": sorted(failures, key=lambda f: f["path"] or ""),
-            "links_skipped": len(links),
-            "skipped_links": sorted(links, key=lambda f: f["path"] or ""),
-            "embedder": embedder,
-            "generation": gen,
-            "rebuilding_to": self.generation if self.rebuilding else None,
-            "last_sync": float(last) if last else None,
-            "repairs": self.manifest.get_meta("repair_note"),  # until a full sync has finished what they began
-        }
-        if files:
-            out["file_list"] = [
-                {"path": s.path, "state": s.status, "chunks": s.chunks, "type": s.file_type, "reason": s.reason}
-                for s in sorted(states.values(), key=lambda s: s.path)
-            ]
-        return out
+        return IndexStatus.of(
+            self.manifest.files(gen).values(), self.roots(), files=files, data_dir=str(self.data_dir),
+            chunks=self.store.count(self.table_name(gen)), embedder=json.loads(stored) if stored else {},
+            generation=gen, rebuilding_to=self.generation if self.rebuilding else None,
+            last_sync=float(last) if last else None, repairs=self.manifest.get_meta("repair_note"),
+        )
 
     def search_table(self) -> tuple[str, bool]:
         """The table searches read, and whether its vectors match the current embedder."""
         gen = self.active_generation
         self._open_table(gen)
         return self.table_name(gen), gen == self.generation
+
+    def search_rows(self, query: str, *, text: str, mode: SearchMode, where: str | None,
+                    limit: int) -> list[dict[str, Any]]:
+        """The ``limit`` best rows of the active table for ``query`` (embedded) and ``text`` (full-text words).
+
+        The mode falls back to what the table can serve: full-text while the index is being rebuilt for a new
+        embedder (old vectors are not comparable), vectors while the full-text index is missing.
+        """
+        table, vectors_current = self.search_table()
+        if not vectors_current:
+            mode = "fts"
+        if self.store.count(table) == 0:
+            return []
+        if mode != "vector" and not self.store.has_fts(table):
+            # Only a first sync interrupted before its end leaves rows without the full-text index; the next sync
+            # builds it. Searching is read-only, so use the vectors meanwhile.
+            mode = "vector"
+        vector = self.embed_query(query) if mode != "fts" else None
+        return self.store.search(table, mode=mode, text=text, vector=vector, where=where, limit=limit)
 
     def embed_query(self, text: str) -> np.ndarray:
         vector: np.ndarray = self.embedder.embed([text])[0]

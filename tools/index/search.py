@@ -110,22 +110,12 @@ def search(
         raise ConfigError("k must be at least 1")
     if mode not in ("hybrid", "vector", "fts"):
         raise ConfigError(f"unknown search mode {mode!r}: use hybrid, vector or fts")
-    table, vectors_current = index.search_table()
-    if not vectors_current:
-        mode = "fts"  # the index is being rebuilt for a new embedder; old vectors are not comparable
-    if index.store.count(table) == 0:
-        return []
-    if mode != "vector" and not index.store.has_fts(table):
-        # Only a first sync interrupted before its end leaves rows without the full-text index; the next sync
-        # builds it. Searching is read-only, so use the vectors meanwhile.
-        mode = "vector"
     exact = exact_terms(query)
-    vector = index.embed_query(query) if mode != "fts" else None
     # The FTS parser treats quotes and punctuation as syntax; give it plain words.
     text = " ".join(_WORD.findall(query)) or query
     where = (filters or SearchFilters()).where()
     fetch = k * 4 if exact else k
-    rows = index.store.search(table, mode=mode, text=text, vector=vector, where=where, limit=fetch)
+    rows = index.search_rows(query, text=text, mode=mode, where=where, limit=fetch)
     terms = [w.lower() for w in _WORD.findall(query) if w.lower() not in _STOP]
     hits = [_hit(row, terms, exact) for row in rows]
     if exact:

@@ -1,4 +1,8 @@
-"""The LanceDB adapter: one chunk table per index generation, written by one writer, searched three ways."""
+"""The LanceDB adapter, the one module that imports lancedb: the chunk tables and the table memory opens.
+
+One chunk table per index generation, written by one writer, searched three ways; tools/memory.py opens its own
+table through ``open_table`` so the LANCEDB_LOG default below covers it too.
+"""
 
 from __future__ import annotations
 
@@ -64,6 +68,16 @@ def chunk_schema(dims: int) -> pa.Schema:
     ])
 
 
+def connect(folder: Path) -> lancedb.DBConnection:
+    """A LanceDB connection to the database in ``folder``; callers translate its errors into their own."""
+    return lancedb.connect(str(folder))
+
+
+def open_table(folder: Path, name: str, schema: pa.Schema) -> lancedb.table.Table:
+    """Table ``name`` of the database in ``folder``, created empty with ``schema`` when it does not exist yet."""
+    return connect(folder).create_table(name, schema=schema, exist_ok=True)
+
+
 def sql_quote(value: str) -> str:
     """Quote a string literal for a Lance SQL filter."""
     return "'" + value.replace("'", "''") + "'"
@@ -102,7 +116,7 @@ class ChunkStore:
         self._lock = threading.RLock()
         self._synced: set[str] = set()
         try:
-            self._db = lancedb.connect(str(folder))
+            self._db = connect(folder)
         except Exception as exc:  # noqa: BLE001 - translate every library error at the boundary
             raise StoreError(f"cannot open the index store at {folder}: {exc}") from exc
         self._tables: dict[str, Any] = {}

@@ -5,8 +5,8 @@ import threading
 import pytest
 
 from tools import calc
-from tools.calc import CalcResult, ToolInputError, calculate
-from tools.errors import DeskmateError
+from tools.calc import CalcResult, calculate
+from tools.errors import DeskmateError, ToolInputError
 
 
 @pytest.mark.parametrize(

@@ -4,8 +4,8 @@ import datetime as dt
 
 import pytest
 
-from tools.calc import ToolInputError
 from tools.clock import ClockResult, DateResult, date_math, now
+from tools.errors import ToolInputError
 
 TODAY = dt.date(2026, 8, 31)  # a Monday
 BEFORE_DST = dt.datetime(2026, 3, 29, 0, 30, tzinfo=dt.UTC)  # Europe switches to summer time at 01:00 UTC

@@ -8,16 +8,17 @@ from pathlib import Path
 import pytest
 
 from agents.conversations.checkpoints import open_checkpointer
-from agents.graph import build_graph
+from agents.graph import GraphDeps, build_graph
 from agents.providers.fake import FakeChatModel
 from agents.providers.limits import Limits
 from agents.providers.registry import ModelRegistry
 from agents.providers.spec import ModelSpec
+from agents.routing import only
 from agents.runner import ApprovalNeeded, Runner
 from agents.toolset import ToolContext, build_tools
 from tests.unit.agents.test_graph import retrieve
 from tools import files
-from tools.calc import ToolInputError
+from tools.errors import ToolInputError
 from tools.sandbox import confine, open_inside, real_target
 
 
@@ -149,8 +150,8 @@ def _open(registry: ModelRegistry, tmp_path: Path, index: object, target: str, p
     opened: list[str] = []
     tools = build_tools(ToolContext(search=retrieve, index=index, policies={"open_path": policy},  # type: ignore[arg-type]
                                     opener=opened.append, audit_log=tmp_path / "audit.jsonl"))
-    graph = build_graph(retrieve, lambda: registry.chat_model("fake/m"), open_checkpointer(tmp_path / "t.sqlite3"),
-                        tools=tools)
+    graph = build_graph(GraphDeps(retrieve, only(lambda: registry.chat_model("fake/m")), tools=tools),
+                        open_checkpointer(tmp_path / "t.sqlite3"))
     events = list(Runner(graph).ask("How much is the passport fee?", approve=approve))  # type: ignore[arg-type]
     told = [str(m.content) for m in model.calls[-1][0] if m.type == "tool"][-1]
     return opened, told, [e for e in events if isinstance(e, ApprovalNeeded)]
