@@ -2,14 +2,17 @@
 
 Every parser either returns a :class:`~tools.index.document.ParsedDocument` or raises
 :class:`~tools.index.document.ParseError` whose message is a short reason for the user; library exceptions are
-translated at this boundary. Format modules are imported on first use, so indexing plain text never pays for
-loading the PDF or office libraries.
+translated at this boundary. Text leaving this boundary is valid Unicode (no lone surrogates), which the tokenizer
+and the store require. Format modules are imported on first use, so indexing plain text never pays for loading the
+PDF or office libraries.
 """
 
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from tools.index.document import ParseBudget, ParsedDocument, ParseError
@@ -80,6 +83,9 @@ _PARSERS: dict[str, tuple[str, str]] = {
 }
 _SOURCE = ("source", "parse")
 _DEFAULT_BUDGET = ParseBudget()
+# Python strings can hold lone surrogates (a JSON "\ud800" escape, a non-UTF-8 file name's stem); every later stage
+# (the tokenizer, Arrow, SQLite) refuses them, which stopped a whole sync at the first such file.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def file_type_for(path: Path) -> str | None:
@@ -101,13 +107,24 @@ def _parser(file_type: str) -> Parser:
     return parser
 
 
+def _valid_unicode(document: ParsedDocument) -> ParsedDocument:
+    """Replace each lone surrogate with U+FFFD, one character for one, so that character offsets still hold."""
+    document.title = _SURROGATE.sub("\ufffd", document.title)
+    for position, block in enumerate(document.blocks):
+        if _SURROGATE.search(block.text) or any(_SURROGATE.search(heading) for heading in block.heading_path):
+            document.blocks[position] = replace(
+                block, text=_SURROGATE.sub("\ufffd", block.text),
+                heading_path=tuple(_SURROGATE.sub("\ufffd", heading) for heading in block.heading_path))
+    return document
+
+
 def parse_file(path: Path, budget: ParseBudget = _DEFAULT_BUDGET) -> ParsedDocument:
     """Parse ``path`` by its file type; raises ParseError, and only ParseError, when it cannot be parsed."""
     file_type = file_type_for(path)
     if file_type is None:
         raise ParseError(f"unsupported file type: {path.suffix or path.name}")
     try:
-        return _parser(file_type)(path, budget, file_type)
+        return _valid_unicode(_parser(file_type)(path, budget, file_type))
     except ParseError:
         raise
     except FileNotFoundError as error:

@@ -13,7 +13,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning, XMLParsedAsHTMLWarning
+from bs4 import (
+    BeautifulSoup,
+    MarkupResemblesLocatorWarning,
+    ParserRejectedMarkup,
+    UnicodeDammit,
+    XMLParsedAsHTMLWarning,
+)
 from bs4.element import CData, NavigableString, PageElement, PreformattedString, Tag
 
 from tools.index.document import Block, BlockKind, ParseBudget, ParsedDocument, ParseError
@@ -27,7 +33,13 @@ _BOUNDARY = frozenset(
     "address article aside blockquote body caption center dd details dialog div dl dt fieldset figcaption figure"
     " footer form header hgroup hr html legend li main menu nav ol p search section summary ul".split()
 )
+# Where inline text needs a space so that words do not run together: blocks, breaks, and table cells and rows
+# (a nested table, or a row left inside a cell, is read as part of the enclosing cell).
+_SPACED = _BOUNDARY | {"br", "table", "caption", "thead", "tbody", "tfoot", "tr", "td", "th"}
 _HEADING = re.compile(r"^h([1-6])$")
+# "<![" that opens no CDATA section: browsers read a bogus comment up to the next ">" (or the end), where the
+# html.parser of the Pythons we support may give up on the whole page instead.
+_MARKED_SECTION = re.compile(r"<!\[(?!CDATA\[)([^>]*)(?:>|$)")
 _SPACES = re.compile(r"\s+")
 
 
@@ -41,22 +53,38 @@ def inline_text(tag: Tag) -> str:
     pieces: list[str] = []
     for node in tag.descendants:
         if isinstance(node, Tag):
-            if node.name in _BOUNDARY or node.name == "br":
+            if node.name in _SPACED:
                 pieces.append(" ")
         elif _is_text(node) and not (node.parent is not None and node.parent.name in _DROP):
             pieces.append(str(node))
     return " ".join("".join(pieces).split())
 
 
+def _own_parts(table: Tag) -> Iterator[Tag]:
+    """The captions and rows of ``table`` in order, but nothing inside one of them or inside a nested table.
+
+    What is inside is already part of that caption's or cell's text: a nested table, or a row html.parser left
+    inside an open cell or caption (``</td></tr>`` are optional in HTML). Reading it again repeated the text, and
+    finding rows by their ancestors was quadratic in how deep rows nest (30 KB took seconds, more the whole budget).
+    """
+    stack: list[PageElement] = list(reversed(table.contents))
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Tag) and node.name in ("tr", "caption"):
+            yield node
+        elif isinstance(node, Tag) and node.name != "table":
+            stack.extend(reversed(node.contents))
+
+
 def _table_text(table: Tag) -> str:
     rows: list[str] = []
-    caption = table.find("caption")
-    if isinstance(caption, Tag) and inline_text(caption):
-        rows.append(inline_text(caption))
-    for row in table.find_all("tr"):
-        if row.find_parent("table") is not table:
-            continue  # a row of a nested table: its text is already part of the enclosing cell
-        cells = [inline_text(cell) for cell in row.find_all(["td", "th"], recursive=False) if isinstance(cell, Tag)]
+    for part in _own_parts(table):
+        if part.name == "caption":
+            caption = inline_text(part)
+            if caption:
+                rows.append(caption)
+            continue
+        cells = [inline_text(cell) for cell in part.find_all(["td", "th"], recursive=False) if isinstance(cell, Tag)]
         while cells and not cells[-1]:
             cells.pop()  # trailing empty cells carry no content
         if cells:
@@ -191,7 +219,13 @@ def _soup(markup: bytes | str) -> BeautifulSoup:
         # HTML neither is actionable, and under warnings-as-errors it would turn a fine document into a failure.
         warnings.simplefilter("ignore", MarkupResemblesLocatorWarning)
         warnings.simplefilter("ignore", XMLParsedAsHTMLWarning)
-        return BeautifulSoup(markup, "html.parser")
+        try:
+            return BeautifulSoup(markup, "html.parser")
+        except ParserRejectedMarkup:
+            # A page (or a tool result the injection guard reads) must not be lost, or crash the guard, over a
+            # stray "<![": read it as a browser does and parse again.
+            text = markup if isinstance(markup, str) else UnicodeDammit(markup, is_html=True).unicode_markup or ""
+            return BeautifulSoup(_MARKED_SECTION.sub(r"<!--[\1-->", text), "html.parser")
 
 
 def hidden_text(markup: str, page_background: str = "#ffffff") -> list[tuple[str, str]]:

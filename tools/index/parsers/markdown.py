@@ -10,10 +10,12 @@ from tools.index.parsers.decoding import read_text
 from tools.index.parsers.lines import LineIndex, clip_title
 
 _FENCE = re.compile(r"^[ \t]*(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
-_ATX = re.compile(r"^ {0,3}(?P<hashes>#{1,6})(?:[ \t]+(?P<text>.*?))?(?:[ \t]+#+)?[ \t]*$")
+# Greedy text, its closing #s stripped in code (_atx_text): a lazy text followed by optional runs of blanks made the
+# match quadratic in the length of a heading line with spaces in it (20,000 spaces: five seconds).
+_ATX = re.compile(r"^ {0,3}(?P<hashes>#{1,6})(?:[ \t]+(?P<text>.*))?$")
 _SETEXT = re.compile(r"^ {0,3}(?:(?P<equals>=+)|-+)[ \t]*$")
 _THEMATIC_BREAK = re.compile(r"^ {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$")
-_TABLE_DELIMITER = re.compile(r"^\s*\|?\s*:?-+:?\s*(?:\|\s*:?-+:?\s*)*\|?\s*$")
+_TABLE_DELIMITER = re.compile(r"^\s*+\|?\s*+:?-++:?\s*+(?:\|\s*+:?-++:?\s*+)*+\|?\s*+$")  # possessive: linear
 _FRONT_MATTER_TITLE = re.compile(r"^title\s*:\s*(?P<title>.*?)\s*$")
 
 
@@ -35,6 +37,15 @@ class _Outline:
 
     def path(self) -> tuple[str, ...]:
         return tuple(text for _, text in self._open)
+
+
+def _atx_text(raw: str) -> str:
+    """A heading's text without its optional closing sequence (a run of #s after a blank, or the whole text)."""
+    text = raw.rstrip(" \t")
+    body = text.rstrip("#")
+    if body != text and (not body or body[-1] in " \t"):
+        text = body.rstrip(" \t")
+    return text
 
 
 def _front_matter(index: LineIndex) -> tuple[int, str | None]:
@@ -95,7 +106,7 @@ def parse(path: Path, budget: ParseBudget, file_type: str) -> ParsedDocument:
         atx = _ATX.match(line)
         if atx:
             flush(line_no - 1)
-            outline.enter(len(atx["hashes"]), atx["text"] or "")
+            outline.enter(len(atx["hashes"]), _atx_text(atx["text"] or ""))
         elif paragraph is not None and (underline := _SETEXT.match(line)) and not _is_table(index, paragraph, line_no):
             heading = " ".join(text.strip() for text in index.lines[paragraph:line_no])
             outline.enter(1 if underline["equals"] else 2, heading)

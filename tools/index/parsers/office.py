@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import docx
+from docx.document import Document as DocxDocument
 from docx.table import Table
 from odf import teletype  # type: ignore[import-untyped, unused-ignore]
 from odf.namespaces import DCNS, TABLENS, TEXTNS  # type: ignore[import-untyped, unused-ignore]
@@ -79,6 +80,17 @@ def parse_docx(path: Path, budget: ParseBudget, file_type: str) -> ParsedDocumen
     except Exception as error:
         raise ParseError(f"not a valid DOCX file: {error_detail(error)}") from error
     outline = _Outline(budget)
+    try:
+        _docx_outline(document, outline)
+    except ParseError:
+        raise
+    except Exception as error:  # python-docx reads the body and styles lazily: damage there surfaces only now
+        raise ParseError(f"damaged DOCX file: {error_detail(error)}") from error
+    title = clip_title(_core_title(document)) or outline.title_style or outline.first_heading
+    return ParsedDocument(title=title or path.stem, file_type=file_type, blocks=outline.blocks)
+
+
+def _docx_outline(document: DocxDocument, outline: _Outline) -> None:
     for item in document.iter_inner_content():
         if isinstance(item, Table):
             outline.add(_docx_table(item), "table")
@@ -91,8 +103,13 @@ def parse_docx(path: Path, budget: ParseBudget, file_type: str) -> ParsedDocumen
             outline.title_style = outline.title_style or clip_title(item.text) or None
         else:
             outline.add(item.text)
-    title = clip_title(document.core_properties.title or "") or outline.title_style or outline.first_heading
-    return ParsedDocument(title=title or path.stem, file_type=file_type, blocks=outline.blocks)
+
+
+def _core_title(document: DocxDocument) -> str:
+    try:
+        return document.core_properties.title or ""
+    except Exception:  # a damaged docProps/core.xml only costs us the title (python-docx: AttributeError and such)
+        return ""
 
 
 def _qname(node: Any) -> tuple[str, str] | None:
@@ -134,9 +151,14 @@ def parse_odt(path: Path, budget: ParseBudget, file_type: str) -> ParsedDocument
         document = load_odf(str(path))
     except Exception as error:
         raise ParseError(f"not a valid ODT file: {error_detail(error)}") from error
+    # odfpy sets .text only for a text document with a body: a damaged or missing content.xml, or a spreadsheet
+    # renamed to .odt, has none, and would otherwise fail below with an AttributeError for a reason.
+    body = getattr(document, "text", None)
+    if body is None:
+        raise ParseError("not a valid ODT file: no text body (content.xml missing, damaged or not a text document)")
     outline = _Outline(budget)
     # Depth-first over the body with an explicit stack of child lists, so nested lists and sections keep order.
-    stack: list[Iterator[Any]] = [iter(document.text.childNodes)]
+    stack: list[Iterator[Any]] = [iter(body.childNodes)]
     while stack:
         node = next(stack[-1], None)
         if node is None:

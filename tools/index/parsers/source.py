@@ -25,10 +25,12 @@ _KEYWORD: _Pattern = (
     re.compile(rf"^{_MODIFIERS}{_KEYWORDS}\s+(?:\([^)]*\)\s*)?(?:<[^>]*>\s*)?(?P<name>[\w$.:!~]+)"),
     "{kw} {name}",
 )
+# The name starts a run of name characters (never inside one) and takes all of it: trying every start inside a long
+# "a:a:a:..." run made this pattern quadratic in the line's length.
 _C_FUNCTION: _Pattern = (
     re.compile(
-        r"^(?!(?:if|else|for|while|switch|return|do|case|goto|using|template)\b)[A-Za-z_][\w\s*&:<>,~]*?"
-        r"\b(?P<name>[A-Za-z_~][\w:~]*)\s*\([^;=]*$"
+        r"^(?!(?:if|else|for|while|switch|return|do|case|goto|using|template)\b)(?=[A-Za-z_])[\w\s*&:<>,~]*?"
+        r"(?<![\w:~])(?P<name>[A-Za-z_~][\w:~]*+)\s*+\([^;=]*$"
     ),
     "{name}()",
 )
@@ -50,8 +52,10 @@ _SQL: _Pattern = (
     ),
     "{kw} {name}",
 )
-_SECTION: _Pattern = (re.compile(r"^\[\[?\s*(?P<name>[^\]]+?)\s*\]\]?\s*(?:[#;].*)?$"), "[{name}]")
-_YAML_KEY: _Pattern = (re.compile(r"^(?P<name>[A-Za-z0-9_][\w .-]*?)\s*:(?:\s|$)"), "{name}")
+# Possessive (*+, ++): a name's trailing spaces are stripped by _label instead of left to a lazy name and a \s*
+# after it, which backtracked (cubic for "[" and a long run of spaces: 4,000 spaces took 40 seconds).
+_SECTION: _Pattern = (re.compile(r"^\[\[?\s*+(?P<name>[^\]]++)\]\]?\s*+(?:[#;].*)?$"), "[{name}]")
+_YAML_KEY: _Pattern = (re.compile(r"^(?P<name>[A-Za-z0-9_][\w .-]*+)\s*+:(?:\s|$)"), "{name}")
 
 _PATTERNS: dict[str, tuple[_Pattern, ...]] = {
     "c": (_C_FUNCTION, _KEYWORD),
@@ -72,7 +76,7 @@ _LEAD_IN = re.compile(r"^\s*(?://|/\*|\*|#|--|;|@|\[)")
 def _label(pattern: _Pattern, match: re.Match[str]) -> str:
     groups = {key: value for key, value in match.groupdict().items() if value}
     groups.setdefault("name", groups.get("bare", ""))
-    groups["name"] = groups["name"].rstrip(":.")
+    groups["name"] = groups["name"].strip().rstrip(":.")
     if "kw" in groups:
         groups["kw"] = " ".join(groups["kw"].split()).lower()
     return pattern[1].format_map(groups)[:120]
