@@ -47,3 +47,16 @@ class ModelRouter:
 
     def getters(self, question: str) -> list[ModelGetter]:
         return [partial(self.registry.chat_model, name) for name in self.order(question)]
+
+
+Models = Callable[[str], list[ModelGetter]]  # the models to try for a question, in order (the graph's one way in)
+
+
+def no_models(question: str) -> list[ModelGetter]:
+    """No model: every answer is the deterministic one."""
+    return []
+
+
+def only(getter: ModelGetter) -> Models:
+    """One model for every question (``--model``, tests)."""
+    return lambda question: [getter]

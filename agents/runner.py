@@ -2,149 +2,44 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
-import unicodedata
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 from langgraph.types import Command
 
-from agents.citations import Citation
+from agents.events import (
+    ApprovalNeeded,
+    CitationEvent,
+    Degraded,
+    DraftAnswer,
+    Event,
+    TokenDelta,
+    ToolFinished,
+    ToolStarted,
+    Trace,
+    TurnDone,
+    TurnFailed,
+    Warning,
+    visible,
+)
 from agents.observability.telemetry import TraceEvent, tool_traces, with_first_token
+from agents.state import citations_of, warnings_of
 from tools.errors import DeskmateError
+
+# The events are defined in agents/events.py (the nodes emit them too); callers keep importing them from here.
+__all__ = ["ApprovalNeeded", "Approve", "CitationEvent", "Degraded", "DraftAnswer", "Event", "Recorder", "Runner",
+           "TokenDelta", "ToolFinished", "ToolStarted", "Trace", "TurnDone", "TurnFailed", "Warning", "visible"]
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
-class DraftAnswer:
-    """The deterministic, cited answer: shown at once, then refined or replaced by the model's."""
-
-    text: str
-    citations: list[Citation]
-    workflow: str
-
-
-@dataclass(frozen=True, slots=True)
-class TokenDelta:
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
-class ToolStarted:
-    tool: str
-    args: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class ToolFinished:
-    tool: str
-    result: str  # what the model was told (the first 500 characters)
-
-
-@dataclass(frozen=True, slots=True)
-class CitationEvent:
-    """One source of the final answer (sent before TurnDone, which carries them all too)."""
-
-    citation: Citation
-
-
-@dataclass(frozen=True, slots=True)
-class ApprovalNeeded:
-    """A tool with side effects wants to run; the ``approve`` callback of ``Runner.ask`` decides."""
-
-    tool: str
-    args: dict[str, Any]
-    id: str = ""  # the graph's interrupt id, so each request gets its own answer
-    reason: str = ""  # why it asks even if its policy is "always": the turn read text that addresses the model
-
-    def details(self) -> list[tuple[str, str]]:
-        """Each argument as (name, its whole value) to show as plain text: nothing cut, nothing able to act.
-
-        Control and format characters (an escape sequence, a right-to-left override, a zero-width space) are written
-        as escapes (see ``visible``), so a value cannot redraw the terminal or hide part of itself.
-        """
-        return [(str(name), visible(value)) for name, value in self.args.items()]
-
-
-def visible(value: Any) -> str:
-    """``value`` as text with every control or format character except newline and tab written as an escape."""
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
-    if text.isprintable():
-        return text
-    return "".join(ch if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cf") else
-                   ascii(ch)[1:-1] for ch in text)
-
-
-@dataclass(frozen=True, slots=True)
-class Warning:  # noqa: A001 - the event's name in the runner's vocabulary; the builtin is not used here
-    """A retrieved chunk or a tool result looks like instructions to the model (agents/guard/guards.py): fenced."""
-
-    source: str  # the file's path, or "target (tool)" for a tool's result
-    reasons: list[str]
-
-
-@dataclass(frozen=True, slots=True)
-class Degraded:
-    """The model could not answer; the deterministic answer stands."""
-
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class TurnDone:
-    thread_id: str
-    answer: str
-    mode: str
-    fallback_reason: str | None
-    citations: list[Citation]
-    model: str | None
-    prompt: str | None
-    grounded: bool
-    intent: str | None
-    latency_ms: float
-    draft_ms: float | None
-    usage: dict[str, int] = field(default_factory=dict)
-    tool_calls: list[dict[str, Any]] = field(default_factory=list)
-    trace_id: str | None = None  # the stored trace of this turn (`deskmate traces show ID`), when traces are kept
-    warnings: list[dict[str, Any]] = field(default_factory=list)  # {"source", "reasons"}: see Warning
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "thread_id": self.thread_id, "answer": self.answer, "mode": self.mode,
-            "fallback_reason": self.fallback_reason, "model": self.model, "prompt": self.prompt,
-            "grounded": self.grounded, "intent": self.intent, "latency_ms": self.latency_ms,
-            "draft_ms": self.draft_ms, "usage": self.usage, "tool_calls": self.tool_calls,
-            "citations": [c.as_dict() for c in self.citations], "trace_id": self.trace_id,
-            "warnings": self.warnings,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class TurnFailed:
-    error: str
-
-
-@dataclass(frozen=True, slots=True)
-class Trace:
-    """One node's trace record (see agents/observability/telemetry.py)."""
-
-    event: TraceEvent
-
-
-Event = (DraftAnswer | TokenDelta | ToolStarted | ToolFinished | ApprovalNeeded | Degraded | CitationEvent | TurnDone
-         | TurnFailed | Trace | Warning)
 Approve = Callable[[ApprovalNeeded], bool]
 Recorder = Callable[[str, TurnDone, list[TraceEvent]], str]  # (question, turn, its traces) -> the stored trace's id
-
-
-def _citations(rows: list[dict[str, Any]]) -> list[Citation]:
-    return [Citation(**row) for row in rows]
 
 
 def _tool_events(update: dict[str, Any]) -> Iterator[Event]:
@@ -221,19 +116,17 @@ class Runner:
                 continue
             if mode != "custom":
                 continue
-            if "draft" in payload:
-                d = payload["draft"]
-                yield DraftAnswer(d["text"], _citations(d["citations"]), d["workflow"])
-            elif "warning" in payload:
-                yield Warning(payload["warning"]["source"], list(payload["warning"]["reasons"]))
-            elif "token" in payload:
-                first_token = first_token or time.time()
-                yield TokenDelta(payload["token"])
-            elif "trace" in payload:
-                event = TraceEvent(**payload["trace"])
+            # The nodes write the events themselves (agents/nodes.py); a trace record becomes a Trace event here,
+            # where the first token's time is known.
+            if isinstance(payload, TraceEvent):
+                event = payload
                 if event.node == "agent" and first_token is not None:  # this model step streamed: its first token
                     event, first_token = with_first_token(event, first_token), None
                 yield Trace(event)
+                continue
+            if isinstance(payload, TokenDelta):
+                first_token = first_token or time.time()
+            yield payload
 
     def _finish(
         self, thread: str, question: str, values: dict[str, Any], started: float, draft_ms: float | None,
@@ -243,8 +136,8 @@ class Runner:
             self._on_turn(thread, question)
         rounds = tool_traces(values.get("work") or [], traces, asked)
         yield from (Trace(event) for event in rounds)
-        for row in values.get("citations", []):
-            yield CitationEvent(Citation(**row))
+        citations = citations_of(values.get("citations", []))
+        yield from (CitationEvent(citation) for citation in citations)
         if values.get("mode") == "fallback" and values.get("fallback_reason"):
             yield Degraded(values["fallback_reason"])
         done = TurnDone(
@@ -252,7 +145,7 @@ class Runner:
             answer=values.get("answer", ""),
             mode=values.get("mode", "fallback"),
             fallback_reason=values.get("fallback_reason"),
-            citations=_citations(values.get("citations", [])),
+            citations=citations,
             model=values.get("model"),
             prompt=values.get("prompt"),
             grounded=bool(values.get("grounded", False)),
@@ -261,7 +154,7 @@ class Runner:
             draft_ms=draft_ms,
             usage=values.get("usage") or {},
             tool_calls=values.get("tool_calls") or [],
-            warnings=values.get("warnings") or [],
+            warnings=warnings_of(values.get("warnings") or []),
         )
         if self._recorder is not None:
             done = replace(done, trace_id=self._record(question, done, [*traces, *rounds]))

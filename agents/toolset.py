@@ -3,9 +3,11 @@
 Reads (search, read a file, list files, calculate, dates, recall) run without asking. Tools with side effects
 (writing a note, opening a file or a web address, remembering or forgetting a fact) go through an approval: the
 graph stops with a LangGraph interrupt and the runner asks the user. Each has a policy: "ask" (the default),
-"always" or "never"; with no one to ask, the answer is "not approved" and nothing happens. A turn that read text
-which looks like instructions to the model (its ``warnings``, see agents/guard/guards.py) asks even under "always", and
-says why; "never" still refuses. Every decision on a side effect is appended to the audit log (agents/guard/audit.py).
+"always" or "never"; with no one to ask, the answer is "not approved" and nothing happens (a call the gate stops
+returns a ToolMessage whose artifact is its Decision, "denied" or "refused": telemetry reads that, not the text). A turn
+that read text which looks like instructions to the model (its ``warnings``, see agents/guard/guards.py) asks even
+under "always", and says why; "never" still refuses. Every decision on a side effect is appended to the audit log
+(agents/guard/audit.py).
 
 Exactly once: each decision is keyed by the model's tool call id and written down (audit log, synced, and a ledger in
 memory) before the action runs; a call whose id is already decided never runs or asks again, whatever replays it.
@@ -26,6 +28,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
+from langchain_core.messages import ToolMessage
 from langchain_core.tools import BaseTool, InjectedToolCallId, StructuredTool
 from langgraph.config import get_config
 from langgraph.prebuilt import InjectedState
@@ -36,7 +39,7 @@ from agents.guard.audit import AuditLog, Decision
 from agents.guard.screening import Screen, caution
 from agents.workflows import extractive_summary
 from tools import calc, clock, files
-from tools.calc import ToolInputError
+from tools.errors import ToolInputError
 from tools.index.knowledge import KnowledgeIndex
 from tools.index.search import SearchHit
 from tools.index.walker import refusal
@@ -78,29 +81,31 @@ class _Gate:
         return entry.decision if entry is not None else None
 
     @staticmethod
-    def _repeat(tool: str, decision: Decision) -> str:
+    def _repeat(tool: str, call: str, decision: Decision) -> ToolMessage:
         if decision == "allowed":
-            return f"not repeated: {tool} already ran for this tool call"
-        return f"not approved: {tool} was already {decision} for this tool call"
+            return ToolMessage(f"not repeated: {tool} already ran for this tool call", tool_call_id=call, name=tool)
+        return _denial(tool, call, decision, f"not approved: {tool} was already {decision} for this tool call")
 
     def record(self, tool: str, args: dict[str, Any], call: str, decision: Decision,
-               decided_by: Literal["user", "policy"], reason: str, told: str = "") -> str | None:
+               decided_by: Literal["user", "policy"], reason: str, told: str = "") -> ToolMessage | None:
         """Write the decision down, once per call id: None when the call may run now, else what the model is told."""
         with self._lock:
             prior = self._prior(call)
             if prior is not None:
-                return self._repeat(tool, prior)
+                return self._repeat(tool, call, prior)
             if self.log is not None:
                 thread = get_config().get("configurable", {}).get("thread_id")
                 self.log.record(thread, tool, args, decision, decided_by, reason, call)
             self._decided[call] = decision
-        return None if decision == "allowed" else told or f"not approved: the user declined {tool}"
+        if decision == "allowed":
+            return None
+        return _denial(tool, call, decision, told or f"not approved: the user declined {tool}")
 
-    def approve(self, tool: str, args: dict[str, Any], state: dict[str, Any], call: str) -> str | None:
+    def approve(self, tool: str, args: dict[str, Any], state: dict[str, Any], call: str) -> ToolMessage | None:
         """None when the call may run; otherwise the message the model gets instead of a result."""
         prior = self._prior(call)
         if prior is not None:  # a replayed call: neither asked nor run again
-            return self._repeat(tool, prior)
+            return self._repeat(tool, call, prior)
         policy = self.ctx.policies.get(tool, "ask")
         why = caution(state.get("warnings") or [])
         if policy == "never":
@@ -119,6 +124,11 @@ class _Gate:
     def refuse(self, tool: str, args: dict[str, Any], call: str, error: ToolInputError) -> ToolInputError:
         self.record(tool, args, call, "refused", "policy", str(error))
         return error
+
+
+def _denial(tool: str, call: str, decision: Decision, told: str) -> ToolMessage:
+    """What the model gets instead of a result; the artifact (not checkpointed prose) says the gate stopped the call."""
+    return ToolMessage(told, tool_call_id=call, name=tool, artifact=decision)
 
 
 def _open_target(ctx: ToolContext, target: str) -> str:
@@ -182,7 +192,7 @@ def build_tools(ctx: ToolContext) -> list[BaseTool]:
         """Date arithmetic: 'how many days until 2027-01-01', '30 days from today', 'what weekday is 2027-03-14'."""
         return clock.date_math(query).text
 
-    made: list[Callable[..., str]] = [search_files, calculator, current_datetime, date_calculation]
+    made: list[Callable[..., str | ToolMessage]] = [search_files, calculator, current_datetime, date_calculation]
 
     if ctx.index is not None:
         index = ctx.index
@@ -207,7 +217,7 @@ def build_tools(ctx: ToolContext) -> list[BaseTool]:
     if ctx.memory is not None:
         memory = ctx.memory
 
-        def remember(fact: str, state: State, call: CallId) -> str:
+        def remember(fact: str, state: State, call: CallId) -> str | ToolMessage:
             """Store a fact the user asked you to remember (asks the user first)."""
             args = {"fact": fact}
             found = ctx.screen(fact) if ctx.screen is not None else guards.CLEAN
@@ -223,7 +233,7 @@ def build_tools(ctx: ToolContext) -> list[BaseTool]:
             found = memory.recall(query, k=5)
             return "\n".join(r.memory.text for r in found) or "nothing remembered about that"
 
-        def forget(query: str, state: State, call: CallId) -> str:
+        def forget(query: str, state: State, call: CallId) -> str | ToolMessage:
             """Forget the remembered facts the query clearly refers to (asks the user first)."""
             refused = gate.approve("forget", {"query": query}, state, call)
             if refused:
@@ -236,14 +246,14 @@ def build_tools(ctx: ToolContext) -> list[BaseTool]:
     if ctx.notes_dir is not None:
         notes_dir = ctx.notes_dir
 
-        def write_note(title: str, text: str, state: State, call: CallId) -> str:
+        def write_note(title: str, text: str, state: State, call: CallId) -> str | ToolMessage:
             """Save a note as a Markdown file in the user's Deskmate notes folder (asks the user first)."""
             refused = gate.approve("write_note", {"title": title, "text": text}, state, call)
             return refused or f"saved {files.write_note(notes_dir, title, text)}"
 
         made.append(write_note)
 
-    def open_path(target: str, state: State, call: CallId) -> str:
+    def open_path(target: str, state: State, call: CallId) -> str | ToolMessage:
         """Open an indexed file or an http(s) web address in the user's default application (asks the user first)."""
         args = {"target": target}
         try:

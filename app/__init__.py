@@ -1,1 +1,1 @@
-"""Deskmate's desktop shell: composition root, command line, settings and logging (the Qt windows come later)."""
+"""Deskmate's desktop shell: the composition root (wiring/), the command line (cli/), the Qt app (gui/), settings."""

@@ -1,13 +1,19 @@
-"""The terminal boundary: results on stdout (tables or JSON), notes on stderr, and text in and out kept literal."""
+"""The terminal boundary: results on stdout (tables or JSON), notes and progress bars on stderr, text kept literal."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
-from typing import Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
+
+if TYPE_CHECKING:
+    from tools.index.knowledge import ProgressFn
 
 # C0 and C1 control characters (ESC starts terminal escape sequences: hidden links, a changed title, a cleared
 # screen) are shown as \xNN; tab and newline stay, a carriage return (Windows line ends) is dropped.
@@ -68,3 +74,21 @@ def emit(data: Any) -> None:
     """``data`` as indented JSON on stdout (``--json`` output)."""
     json.dump(data, sys.stdout, indent=2, default=str)
     sys.stdout.write("\n")
+
+
+@contextlib.contextmanager
+def progress_bar(enabled: bool) -> Iterator[ProgressFn | None]:
+    """A progress bar on a terminal; nothing in --json mode or when output is piped."""
+    if not enabled or not err.is_terminal:
+        yield None
+        return
+    with Progress(TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=err, transient=True) as bar:
+        tasks: dict[str, Any] = {}
+
+        def update(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total or None)
+            bar.update(tasks[stage], completed=done, total=total or None)
+
+        yield update

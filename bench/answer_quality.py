@@ -149,7 +149,8 @@ def main() -> None:
     p.add_argument("--misses", action="store_true", help="also print every wrong answer with its citations")
     args = p.parse_args()
     from agents.conversations.checkpoints import open_checkpointer
-    from agents.graph import build_graph
+    from agents.graph import GraphDeps, build_graph
+    from agents.routing import no_models, only
     from tools.index.config import IndexOptions
     from tools.index.knowledge import KnowledgeIndex
     from tools.index.search import search
@@ -171,8 +172,9 @@ def main() -> None:
             for name, model in (("fallback", None), ("llm", getter)):
                 if name == "llm" and model is None:
                     continue
-                graph = build_graph(lambda q, k: search(index, q, k=k), model,
-                                    open_checkpointer(home / f"threads-{name}.sqlite3"), embed=embedder.embed)
+                deps = GraphDeps(lambda q, k: search(index, q, k=k), only(model) if model else no_models,
+                                 embed=embedder.embed)
+                graph = build_graph(deps, open_checkpointer(home / f"threads-{name}.sqlite3"))
                 runs[name] = ask_all(graph, questions)
         finally:
             index.close()

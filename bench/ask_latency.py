@@ -49,12 +49,13 @@ def main() -> None:
     args = p.parse_args()
     from agents.cache import SemanticCache
     from agents.conversations.checkpoints import open_checkpointer
-    from agents.graph import build_graph
+    from agents.graph import GraphDeps, build_graph
     from agents.providers import default_model
     from agents.providers.fake import FakeChatModel
     from agents.providers.limits import Limits
     from agents.providers.registry import ModelRegistry
     from agents.providers.spec import ModelSpec
+    from agents.routing import only
     from agents.runner import Runner
     from tools.index.config import IndexOptions
     from tools.index.knowledge import KnowledgeIndex
@@ -76,7 +77,7 @@ def main() -> None:
         checkpoints = open_checkpointer(home / "threads.sqlite3")
         baseline = common.summary([common.timed(lambda q=q: retrieve(q, 8))[0] * 1000 for q in queries])
 
-        fallback = Runner(build_graph(retrieve, None, checkpoints, embed=embedder.embed))
+        fallback = Runner(build_graph(GraphDeps(retrieve, embed=embedder.embed), checkpoints))
         for q in queries[:5]:
             turn_ms(fallback, q)
         fb = [turn_ms(fallback, q)[0] for q in queries]
@@ -85,8 +86,9 @@ def main() -> None:
         fake = registry.chat_model("fake/m").inner
         assert isinstance(fake, FakeChatModel)
         cache = SemanticCache(home / "cache.sqlite3", embedder.embed)
-        cached = Runner(build_graph(retrieve, lambda: registry.chat_model("fake/m"), checkpoints,
-                                    embed=embedder.embed, cache=cache, sources_exist=index.has_chunks))
+        cached_deps = GraphDeps(retrieve, only(lambda: registry.chat_model("fake/m")), embed=embedder.embed,
+                                cache=cache, sources_exist=index.has_chunks)
+        cached = Runner(build_graph(cached_deps, checkpoints))
         hits = []
         for q in queries:
             top = retrieve(q, 1)
@@ -106,8 +108,9 @@ def main() -> None:
         if args.model_queries:
             path = default_model.install(common.REPO / ".cache" / "models", "int8").path
             real = ModelRegistry([default_model.spec(path.parent, "int8")], Limits(device="cpu"))
-            llm = Runner(build_graph(retrieve, lambda: real.chat_model(default_model.DEFAULT_NAME), checkpoints,
-                                     embed=embedder.embed))
+            llm_deps = GraphDeps(retrieve, only(lambda: real.chat_model(default_model.DEFAULT_NAME)),
+                                 embed=embedder.embed)
+            llm = Runner(build_graph(llm_deps, checkpoints))
             turn_ms(llm, queries[0])  # load and warm the model
             for q in queries[: args.model_queries]:
                 total, draft, first, mode = turn_ms(llm, q)

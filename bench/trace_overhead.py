@@ -86,7 +86,7 @@ def main() -> None:
     p = common.parser(__doc__.splitlines()[0])
     args = p.parse_args()
     from agents.conversations.checkpoints import open_checkpointer
-    from agents.graph import build_graph
+    from agents.graph import GraphDeps, build_graph
     from agents.observability.traces import TraceStore
     from agents.runner import Runner
     from tools.index.config import IndexOptions
@@ -110,7 +110,7 @@ def main() -> None:
         def retrieve(q: str, k: int) -> list:
             return search(index, q, k=k)
 
-        graph = build_graph(retrieve, None, open_checkpointer(home / "threads.sqlite3"), embed=embedder.embed)
+        graph = build_graph(GraphDeps(retrieve, embed=embedder.embed), open_checkpointer(home / "threads.sqlite3"))
         plain = Runner(graph)
         traced = Runner(graph, recorder=lambda q, done, traces: store.record(q, done, traces))
         rng = random.Random(3)

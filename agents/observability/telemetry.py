@@ -1,7 +1,8 @@
 """Trace events: one structured record per graph node (timing, model, tokens, retrieval scores, fallback reason).
 
-Nodes are wrapped by ``traced``, which emits each record on the graph's custom stream; the runner turns them into
-``Trace`` events, so the command line, the desktop app and the trace store (traces.py) read them through one interface.
+Nodes are wrapped by ``traced``, which emits each record (a TraceEvent object) on the graph's custom stream; the
+runner turns them into ``Trace`` events, so the command line, the desktop app and the trace store (traces.py) read
+them through one interface.
 """
 
 from __future__ import annotations
@@ -13,7 +14,11 @@ from typing import Any, TypeVar
 
 from langgraph.config import get_stream_writer
 
+from agents.guard.audit import Decision
+
 S = TypeVar("S")
+# A call the approval gate stopped comes back with its Decision as the ToolMessage's artifact (agents/toolset.py).
+DENIALS: frozenset[Decision] = frozenset({"denied", "refused"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +53,7 @@ def traced(node: str, fn: Callable[[S], S]) -> Callable[[S], S]:
         update = fn(state)
         details = _details(node, dict(update) if isinstance(update, dict) else {})
         event = TraceEvent(node, started, round((time.perf_counter() - clock) * 1000, 2), details)
-        get_stream_writer()({"trace": event.as_dict()})
+        get_stream_writer()(event)
         return update
 
     return run
@@ -80,7 +85,7 @@ def tool_traces(work: list[Any], traces: list[TraceEvent], approvals: list[tuple
             if match is not None:
                 asked.remove(match)
                 entry["approval"] = "approved" if match[1] else "declined"
-            elif content.startswith("not approved"):
+            elif getattr(result, "artifact", None) in DENIALS:
                 entry["approval"] = "declined by policy"
             calls.append(entry)
         n = len(rounds)

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 from app.settings import AppSettings, Paths, save_settings
 
 if TYPE_CHECKING:
-    from app.agent_commands import Session
     from app.secrets import SecretStore
+    from app.wiring.session import Session
     from tools.index.watcher import IndexWatcher
 
 log = logging.getLogger(__name__)
@@ -25,8 +25,8 @@ Opener = Callable[["Backend"], contextlib.AbstractContextManager["Session"]]
 
 
 def default_opener(backend: Backend) -> contextlib.AbstractContextManager[Session]:
-    from app.agent_commands import open_session
-    from app.model_commands import open_models
+    from app.wiring.models import open_models
+    from app.wiring.session import open_session
 
     # Local models in a child process: their native calls hold the GIL for seconds and would freeze the window.
     registry = open_models(backend.settings, backend.paths, backend.secrets, separate_process=True)

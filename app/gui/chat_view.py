@@ -28,7 +28,7 @@ from app.gui.theme import is_dark
 
 if TYPE_CHECKING:
     from agents.citations import Citation
-    from agents.runner import TurnDone
+    from agents.runner import TurnDone, Warning
     from app.gui.turns import ApprovalRequest
 
 RENDER_INTERVAL_MS = 50
@@ -273,9 +273,9 @@ class TurnWidget(QFrame):
     def trace_id(self) -> str | None:
         return getattr(self.done, "trace_id", None) if self.done is not None else None
 
-    def show_warning(self, warnings: list[dict[str, Any]]) -> None:
+    def show_warning(self, warnings: list[Warning]) -> None:
         """Sources that looked like instructions to the model: they were treated as data, and the user should know."""
-        where = "; ".join(f"{w.get('source', '?')}: {', '.join(w.get('reasons', []))}" for w in warnings)
+        where = "; ".join(f"{w.source}: {', '.join(w.reasons)}" for w in warnings)
         self.warning.setText(f"⚠ Some sources contain text that looks like instructions to the model; it was treated "
                              f"as data, not followed. {where}")
         self.warning.show()

@@ -77,7 +77,7 @@ class FirstRunWidget(QFrame):
         settings, paths = self._backend.settings, self._backend.paths
 
         def work() -> tuple[bool, str]:
-            from app.model_commands import model_readiness  # seconds of imports: not on the GUI thread
+            from app.wiring.models import model_readiness  # seconds of imports: not on the GUI thread
 
             return model_readiness(settings, paths)
 

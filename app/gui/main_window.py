@@ -263,14 +263,14 @@ class MainWindow(QMainWindow):
         """Show a past conversation and continue it."""
         if self.turns.busy:
             return
-        from agents.citations import Citation
+        from agents.state import citations_of  # a stored thread keeps the checkpointed rows: one conversion here
 
         def loaded(records: list[Any]) -> None:
             self.turns.thread_id = thread_id
             self.chat.clear()
             for record in records:
                 turn = self.chat.add_turn(record.question)
-                turn.show_record(record.answer, record.mode, [Citation(**c) for c in record.citations])
+                turn.show_record(record.answer, record.mode, citations_of(record.citations))
             self.input.setFocus()
 
         self.tasks.run(lambda: self.backend.session().threads.messages(thread_id), on_done=loaded, lane="agent")

@@ -2,7 +2,7 @@
 
 Catalogue changes (a folder or server added, a model removed) are written at once, as the CLI writes them; the
 default and large model choices wait for the dialog's Save. Slow work (loading a model folder to validate it, a
-connection test, and the heavy imports of app.model_commands) runs on the ``io`` lane; reading and writing
+connection test, and the heavy imports of app.wiring.models) runs on the ``io`` lane; reading and writing
 models.toml takes milliseconds and stays on the GUI thread.
 """
 
@@ -174,7 +174,7 @@ class ModelsPageWidget(QWidget):
         self.add_folder_button.setEnabled(False)
 
         def work() -> ModelSpec:
-            from app.model_commands import add_local_model  # heavy imports, off the GUI thread
+            from app.wiring.models import add_local_model  # heavy imports, off the GUI thread
 
             return add_local_model(self._backend.paths, name, folder)[0]
 
@@ -190,7 +190,7 @@ class ModelsPageWidget(QWidget):
         dialog = self.server_dialog
 
         def work() -> ModelSpec:
-            from app.model_commands import add_provider  # heavy imports, off the GUI thread
+            from app.wiring.models import add_provider  # heavy imports, off the GUI thread
 
             return add_provider(self._backend.paths, fields.name, fields.base_url, fields.model, fields.size,
                                 fields.speed, fields.context)[0]
@@ -240,7 +240,7 @@ class ModelsPageWidget(QWidget):
         self.test_button.setEnabled(False)
 
         def work() -> Any:
-            from app.model_commands import open_models
+            from app.wiring.models import open_models
 
             return open_models(backend.settings, backend.paths, backend.secrets).status(spec.name, load=True)
 

@@ -74,8 +74,8 @@ def test_threads_and_memory_commands(deskmate_home: Path, docs: Path) -> None:
 def test_a_cached_answer_is_dropped_when_its_source_file_changes(deskmate_home: Path, docs: Path) -> None:
     """The index's content hashes decide whether a cached answer still stands (checked on the real index)."""
     from agents.cache import SemanticCache
-    from app.commands import open_index
     from app.settings import load_settings
+    from app.wiring.index import open_index
 
     indexed(deskmate_home, docs)
     settings, paths = load_settings()

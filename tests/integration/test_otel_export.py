@@ -16,7 +16,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from agents.observability.otel_export import OtelExporter
 from agents.observability.traces import TraceStore
 from app.settings import AppSettings, Paths, load_settings
-from app.trace_commands import session_traces
+from app.wiring.traces import session_traces
 from tests.unit.agents.test_traces import events, made_turn
 from tools.errors import ConfigError
 

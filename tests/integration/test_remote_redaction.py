@@ -18,12 +18,12 @@ from agents.providers.outbound import OutboundPolicy
 from agents.providers.registry import ModelRegistry
 from agents.providers.spec import ModelSpec
 from agents.runner import TurnDone
-from app.agent_commands import open_session
-from app.commands import open_index
 from app.logs import configure_logging
-from app.model_commands import open_models
 from app.secrets import MemorySecretStore
 from app.settings import load_settings, save_settings
+from app.wiring.index import open_index
+from app.wiring.models import open_models
+from app.wiring.session import open_session
 from tests.support.openai_server import OpenAIServer
 from tools.index.embedder import OnnxEmbedder
 

@@ -15,11 +15,12 @@ from typing import Any
 import pytest
 
 from agents.conversations.checkpoints import open_checkpointer
-from agents.graph import build_graph
+from agents.graph import GraphDeps, build_graph
 from agents.providers.fake import FakeChatModel
 from agents.providers.limits import Limits
 from agents.providers.registry import ModelRegistry
 from agents.providers.spec import ModelSpec
+from agents.routing import only
 from agents.runner import ApprovalNeeded, Runner, TurnDone, Warning
 from agents.toolset import ToolContext, build_tools
 from tests.unit.agents.test_graph import hit, retrieve
@@ -46,8 +47,8 @@ def fake(registry: ModelRegistry) -> FakeChatModel:
 def graph_for(registry: ModelRegistry, tmp_path: Path, **ctx: Any) -> Any:
     ctx.setdefault("search", retrieve)
     tools = build_tools(ToolContext(audit_log=tmp_path / "audit.jsonl", **ctx))
-    return build_graph(retrieve, lambda: registry.chat_model("fake/m"), open_checkpointer(tmp_path / "t.sqlite3"),
-                       tools=tools, max_steps=3)
+    return build_graph(GraphDeps(retrieve, only(lambda: registry.chat_model("fake/m")), tools=tools, max_steps=3),
+                       open_checkpointer(tmp_path / "t.sqlite3"))
 
 
 def audit(tmp_path: Path) -> list[dict[str, Any]]:
@@ -113,7 +114,7 @@ def test_a_replayed_call_does_not_run_again(tmp_path: Path) -> None:
     from langgraph.graph import START, StateGraph
     from langgraph.prebuilt import ToolNode
 
-    from agents.graph import AskState
+    from agents.state import AskState
 
     notes, opened = tmp_path / "notes", []
     tools = build_tools(ToolContext(search=retrieve, notes_dir=notes, opener=opened.append,
@@ -156,7 +157,7 @@ def test_a_flagged_tool_result_makes_a_side_effect_of_the_same_step_ask(registry
 
 def test_the_terminal_approval_shows_every_argument_whole_and_literally(monkeypatch: pytest.MonkeyPatch,
                                                                         capsys: pytest.CaptureFixture[str]) -> None:
-    from app.agent_commands import _ask_user
+    from app.cli.conversation import _ask_user
 
     title = "[/bold] Q3 [link=https://evil.example]plan[/link] :smile: <b>x</b>"
     monkeypatch.setattr("builtins.input", lambda prompt="": "n")
@@ -191,6 +192,6 @@ def test_the_turn_view_shows_user_model_and_document_text_as_plain_text(qtbot: A
     widget = TurnWidget("<b>Is</b> <a href='https://evil.example'>this</a> bold?")
     qtbot.addWidget(widget)
     widget.tool_started("<img src='https://evil.example/pixel'>")
-    widget.show_warning([{"source": "/docs/<i>fees</i>.md", "reasons": ["'<a href=x>ignore previous</a>'"]}])
+    widget.show_warning([Warning("/docs/<i>fees</i>.md", ["'<a href=x>ignore previous</a>'"])])
     for label in (widget.question, widget.status, widget.warning):
         assert label.textFormat() == Qt.TextFormat.PlainText, label.accessibleName()

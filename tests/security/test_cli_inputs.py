@@ -20,8 +20,7 @@ from pathlib import Path
 import pytest
 
 from agents.guard.audit import AuditLog
-from app import commands
-from app.cli import build_parser, main
+from app.cli import build_parser, commands, main
 from tests.conftest import REPO
 
 HUGE = "99999999999999999999"
@@ -136,16 +135,34 @@ def test_every_number_option_has_bounds(command: tuple[str, ...], value: str,
     assert f"argument {command[-1]}: expected a " in capsys.readouterr().err
 
 
-def test_no_option_takes_an_unbounded_number() -> None:
-    def actions(parser: argparse.ArgumentParser) -> Iterator[argparse.Action]:
-        for action in parser._actions:
-            yield action
-            for sub in getattr(action, "choices", None) or {}:
-                if isinstance(action.choices, dict) and isinstance(action.choices[sub], argparse.ArgumentParser):
-                    yield from actions(action.choices[sub])
+def _actions(parser: argparse.ArgumentParser) -> Iterator[argparse.Action]:
+    """Every argument of every command and subcommand."""
+    for action in parser._actions:
+        yield action
+        for sub in getattr(action, "choices", None) or {}:
+            if isinstance(action.choices, dict) and isinstance(action.choices[sub], argparse.ArgumentParser):
+                yield from _actions(action.choices[sub])
 
-    unbounded = [a.option_strings or a.dest for a in actions(build_parser()) if a.type in (int, float)]
+
+def test_no_option_takes_an_unbounded_number() -> None:
+    unbounded = [a.option_strings or a.dest for a in _actions(build_parser()) if a.type in (int, float)]
     assert unbounded == []
+
+
+@pytest.mark.parametrize("argv", [("index", "add", "a\x00b"), ("index", "remove", "a\x00b"),
+                                  ("search", "q", "--root", "a\x00b"), ("index", "add", "~nosuchuser-dm/x"),
+                                  ("search", "q", "--root", "~nosuchuser-dm/x"), ("--home", "a\x00b", "overview")])
+def test_a_path_the_system_cannot_take_is_a_usage_error(argv: tuple[str, ...],
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        build_parser().parse_args(list(argv))
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "not a path:" in err and ("NUL byte" in err or "no home folder" in err)
+
+
+def test_no_option_takes_an_unchecked_path() -> None:
+    assert [a.option_strings or a.dest for a in _actions(build_parser()) if a.type is Path] == []
 
 
 def test_invalid_settings_are_reported_once(tmp_path: Path) -> None:

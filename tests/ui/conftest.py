@@ -57,7 +57,7 @@ def fake_model() -> FakeChatModel:
 def backend(settings_paths: tuple[AppSettings, Paths], linked_embedder: Path,
             fake_model: FakeChatModel) -> Iterator[Backend]:
     """A Backend whose session is the real agent with ``fake_model`` as its only model; keys in memory."""
-    from app.agent_commands import open_session
+    from app.wiring.session import open_session
 
     settings, paths = settings_paths
 

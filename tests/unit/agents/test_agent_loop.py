@@ -7,11 +7,12 @@ from pathlib import Path
 import pytest
 
 from agents.conversations.checkpoints import open_checkpointer
-from agents.graph import build_graph
+from agents.graph import GraphDeps, build_graph
 from agents.providers.fake import FakeChatModel
 from agents.providers.limits import Limits
 from agents.providers.registry import ModelRegistry
 from agents.providers.spec import ModelSpec
+from agents.routing import only
 from agents.runner import ApprovalNeeded, Runner, TurnDone
 from agents.toolset import ToolContext, build_tools
 from tests.unit.agents.test_graph import DOCS, retrieve
@@ -30,8 +31,8 @@ def fake(registry: ModelRegistry) -> FakeChatModel:
 
 def graph_for(registry: ModelRegistry, tmp_path: Path, **ctx: object):  # type: ignore[no-untyped-def]
     tools = build_tools(ToolContext(search=retrieve, **ctx))  # type: ignore[arg-type]
-    return build_graph(retrieve, lambda: registry.chat_model("fake/m"), open_checkpointer(tmp_path / "t.sqlite3"),
-                       tools=tools, max_steps=3)
+    return build_graph(GraphDeps(retrieve, only(lambda: registry.chat_model("fake/m")), tools=tools, max_steps=3),
+                       open_checkpointer(tmp_path / "t.sqlite3"))
 
 
 def final(events: list[object]) -> TurnDone:
@@ -150,7 +151,7 @@ def test_a_fact_stated_in_passing_is_remembered_only_with_consent(registry: Mode
     from tools.memory import MemoryStore
 
     memory = MemoryStore(tmp_path / "memory", FakeEmbedder())
-    graph = build_graph(retrieve, None, open_checkpointer(tmp_path / "t.sqlite3"), memory=memory)
+    graph = build_graph(GraphDeps(retrieve, memory=memory), open_checkpointer(tmp_path / "t.sqlite3"))
     events = list(Runner(graph).ask("My passport number is X1234567. How much is the passport fee?", approve=approve))
     asked = [e for e in events if isinstance(e, ApprovalNeeded)]
     assert [a.args["fact"] for a in asked] == ["My passport number is X1234567."]

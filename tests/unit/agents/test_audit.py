@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 
 from agents.conversations.checkpoints import open_checkpointer
-from agents.graph import build_graph
+from agents.graph import GraphDeps, build_graph
 from agents.guard.audit import AuditLog
+from agents.routing import only
 from agents.runner import ApprovalNeeded, Runner
 from agents.toolset import ToolContext, build_tools
-from app import commands
-from app.cli import build_parser
+from app.cli import build_parser, commands
 from app.settings import load_settings
 from tests.fakes import FakeEmbedder
 from tests.unit.agents.test_agent_loop import fake, registry  # noqa: F401 - the fixture
@@ -76,8 +76,8 @@ def _turn(registry, tmp_path: Path, calls: list[tuple[str, dict[str, Any]]], pol
     memory = MemoryStore(tmp_path / "memory", FakeEmbedder())
     tools = build_tools(ToolContext(search=retrieve, memory=memory, notes_dir=tmp_path / "notes", policies=policies,
                                     opener=lambda target: None, audit_log=tmp_path / "audit.jsonl"))
-    graph = build_graph(retrieve, lambda: registry.chat_model("fake/m"), open_checkpointer(tmp_path / "t.sqlite3"),
-                        tools=tools, max_steps=8)
+    graph = build_graph(GraphDeps(retrieve, only(lambda: registry.chat_model("fake/m")), tools=tools, max_steps=8),
+                        open_checkpointer(tmp_path / "t.sqlite3"))
     return list(Runner(graph).ask("How much is the passport fee?", thread_id="th1", approve=approve))
 
 

@@ -7,13 +7,14 @@ from pathlib import Path
 import pytest
 
 from agents.conversations.checkpoints import open_checkpointer
-from agents.graph import build_graph
+from agents.graph import GraphDeps, build_graph
 from agents.grounding import unusable
 from agents.providers.errors import ModelNotInstalled, ProviderUnreachable
 from agents.providers.fake import FakeChatModel
 from agents.providers.limits import Limits
 from agents.providers.registry import ModelRegistry
 from agents.providers.spec import ModelSpec
+from agents.routing import no_models, only
 from agents.runner import Degraded, DraftAnswer, Runner, TokenDelta, TurnDone
 from tools.errors import IndexBusy, IndexDamagedError
 from tools.index.search import SearchHit
@@ -48,8 +49,8 @@ def fake(registry: ModelRegistry) -> FakeChatModel:
 
 def run(registry: ModelRegistry | None, question: str, tmp_path: Path, thread: str | None = None,
         retrieval=retrieve) -> list[object]:  # type: ignore[no-untyped-def]
-    model = (lambda: registry.chat_model("fake/m")) if registry else None
-    graph = build_graph(retrieval, model, open_checkpointer(tmp_path / "threads.sqlite3"))
+    models = only(lambda: registry.chat_model("fake/m")) if registry else no_models
+    graph = build_graph(GraphDeps(retrieval, models), open_checkpointer(tmp_path / "threads.sqlite3"))
     return list(Runner(graph).ask(question, thread))
 
 
@@ -150,7 +151,7 @@ def test_turns_persist_in_their_thread(registry: ModelRegistry, tmp_path: Path) 
     first = done(run(registry, "How much is the passport fee?", tmp_path, thread="t1"))
     second = done(run(registry, "which file mentions backups", tmp_path, thread="t1"))
     assert first.thread_id == second.thread_id == "t1"
-    graph = build_graph(retrieve, None, open_checkpointer(tmp_path / "threads.sqlite3"))
+    graph = build_graph(GraphDeps(retrieve), open_checkpointer(tmp_path / "threads.sqlite3"))
     messages = graph.get_state({"configurable": {"thread_id": "t1"}}).values["messages"]
     assert [m.type for m in messages] == ["human", "ai", "human", "ai"]
     assert messages[1].content == first.answer
@@ -167,8 +168,8 @@ def test_remember_recall_and_forget_go_to_the_memory_store(registry: ModelRegist
     from tools.memory import MemoryStore
 
     memory = MemoryStore(tmp_path / "memory", FakeEmbedder())
-    graph = build_graph(retrieve, lambda: registry.chat_model("fake/m"), open_checkpointer(tmp_path / "t.sqlite3"),
-                        memory=memory)
+    graph = build_graph(GraphDeps(retrieve, only(lambda: registry.chat_model("fake/m")), memory=memory),
+                        open_checkpointer(tmp_path / "t.sqlite3"))
     saved = done(list(Runner(graph).ask("remember that my locker code is 4471")))
     assert saved.intent == "remember" and "my locker code is 4471." in saved.answer
     assert [m.text for m in memory.all()] == ["my locker code is 4471."]
@@ -186,8 +187,8 @@ def test_remembered_facts_reach_the_model_prompt_when_relevant(registry: ModelRe
     memory = MemoryStore(tmp_path / "memory", FakeEmbedder())
     memory.add("My passport fee discount code is STUDENT10.")
     fake(registry).enqueue("The fee is 95 euros, paid at the counter [1].")
-    graph = build_graph(retrieve, lambda: registry.chat_model("fake/m"), open_checkpointer(tmp_path / "t.sqlite3"),
-                        memory=memory)
+    graph = build_graph(GraphDeps(retrieve, only(lambda: registry.chat_model("fake/m")), memory=memory),
+                        open_checkpointer(tmp_path / "t.sqlite3"))
     done(list(Runner(graph).ask("How much is the passport fee?")))
     system = str(fake(registry).calls[0][0][0].content)
     assert "STUDENT10" in system
@@ -226,8 +227,9 @@ def test_a_repeated_question_is_answered_from_the_cache(registry: ModelRegistry,
 
     cache = SemanticCache(tmp_path / "cache.sqlite3", FakeEmbedder().embed, min_similarity=0.8)
     valid = {"ok": True}
-    graph = build_graph(retrieve, lambda: registry.chat_model("fake/m"), open_checkpointer(tmp_path / "t.sqlite3"),
-                        cache=cache, sources_exist=lambda hashes: valid["ok"])
+    deps = GraphDeps(retrieve, only(lambda: registry.chat_model("fake/m")), cache=cache,
+                     sources_exist=lambda hashes: valid["ok"])
+    graph = build_graph(deps, open_checkpointer(tmp_path / "t.sqlite3"))
     fake(registry).enqueue("The fee is 95 euros, paid at the counter [1].")
     first = done(list(Runner(graph).ask("How much is the passport fee?")))
     second = done(list(Runner(graph).ask("how much is the passport fee")))

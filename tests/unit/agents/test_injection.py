@@ -11,11 +11,13 @@ from typing import Any
 import pytest
 
 from agents.conversations.checkpoints import open_checkpointer
-from agents.graph import build_graph
+from agents.graph import GraphDeps, build_graph
+from agents.guard.guards import scan
 from agents.providers.fake import FakeChatModel
 from agents.providers.limits import Limits
 from agents.providers.registry import ModelRegistry
 from agents.providers.spec import ModelSpec
+from agents.routing import no_models, only
 from agents.runner import ApprovalNeeded, Runner, TurnDone
 from agents.runner import Warning as SuspiciousText
 from agents.toolset import ToolContext, build_tools
@@ -66,10 +68,9 @@ class Turn:
 
         ctx = ToolContext(search=retrieve, index=index, notes_dir=self.notes, policies=dict(policies or ALWAYS),
                           opener=self.opened.append, audit_log=self.audit)
-        model = (lambda: registry.chat_model("fake/m")) if registry else None
-        extra = {} if screen else {"screen": None}
-        graph = build_graph(retrieve, model, open_checkpointer(tmp_path / "t.sqlite3"), tools=build_tools(ctx),
-                            max_steps=3, **extra)  # type: ignore[arg-type]
+        models = only(lambda: registry.chat_model("fake/m")) if registry else no_models
+        deps = GraphDeps(retrieve, models, tools=build_tools(ctx), max_steps=3, screen=scan if screen else None)
+        graph = build_graph(deps, open_checkpointer(tmp_path / "t.sqlite3"))
         self.runner = Runner(graph)
 
     def ask(self, question: str, approve: Any = None) -> list[object]:
@@ -103,7 +104,7 @@ def test_a_model_that_follows_the_injection_cannot_act_without_approval(corpus, 
 
     assert turn.opened == [] and not turn.notes.exists()  # nothing happened
     warned = {Path(w.source).name for w in turn.of(SuspiciousText)}
-    assert name in warned and name in {Path(w["source"]).name for w in turn.done.warnings}
+    assert name in warned and name in {Path(w.source).name for w in turn.done.warnings}
     asked = turn.of(ApprovalNeeded)
     assert [a.tool for a in asked] == ["open_path", "write_note"]
     assert all(a.reason.startswith("this turn read text that looks like instructions to the model: ") for a in asked)
@@ -185,7 +186,7 @@ def test_clean_questions_answer_exactly_as_without_the_guard(corpus, tmp_path: P
         guarded.ask(row["question"])
         bare.ask(row["question"])
         assert (guarded.done.answer, guarded.done.citations) == (bare.done.answer, bare.done.citations), row["id"]
-        sources = {Path(w["source"]).name for w in guarded.done.warnings}
+        sources = {Path(w.source).name for w in guarded.done.warnings}
         assert sources <= injected, row["id"]  # never a clean document
         warned += bool(sources)
     assert warned < 10  # the corpus shares topics (an office move, chairs arriving): a few turns read both

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from agents.conversations.checkpoints import open_checkpointer
-from agents.graph import build_graph
+from agents.graph import GraphDeps, build_graph
 from agents.providers.errors import ProviderTimeout, ProviderUnreachable
 from agents.providers.fake import FakeChatModel
 from agents.providers.limits import Limits
@@ -49,7 +49,7 @@ def test_simple_requests_go_small_first_and_hard_ones_large_first(registry: Mode
 
 def test_a_failing_model_hands_over_to_the_next_then_to_the_draft(registry: ModelRegistry, tmp_path: Path) -> None:
     router = ModelRouter(registry, "fake/small", "fake/large")
-    graph = build_graph(retrieve, None, open_checkpointer(tmp_path / "t.sqlite3"), router=router.getters)
+    graph = build_graph(GraphDeps(retrieve, router.getters), open_checkpointer(tmp_path / "t.sqlite3"))
     fake(registry, "fake/small").enqueue_error(ProviderUnreachable("small is down"))
     fake(registry, "fake/large").enqueue("The fee is 95 euros, paid at the counter [1].")
     done = [e for e in Runner(graph).ask("How much is the passport fee?") if isinstance(e, TurnDone)][0]

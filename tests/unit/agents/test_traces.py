@@ -11,7 +11,7 @@ import pytest
 
 from agents.citations import Citation
 from agents.conversations.checkpoints import open_checkpointer
-from agents.graph import build_graph
+from agents.graph import GraphDeps, build_graph
 from agents.observability.telemetry import TraceEvent
 from agents.observability.traces import TraceNotFound, TraceStore
 from agents.providers.fake import FakeChatModel
@@ -19,6 +19,7 @@ from agents.providers.limits import Limits
 from agents.providers.outbound import SentPayload
 from agents.providers.registry import ModelRegistry
 from agents.providers.spec import ModelSpec
+from agents.routing import only
 from agents.runner import ApprovalNeeded, Runner, TurnDone
 from agents.toolset import ToolContext, build_tools
 from tests.unit.agents.test_graph import DOCS, retrieve
@@ -48,8 +49,8 @@ def fake(registry: ModelRegistry) -> FakeChatModel:
 
 def runner(registry: ModelRegistry, store: TraceStore, tmp_path: Path, **ctx: object) -> Runner:
     tools = build_tools(ToolContext(search=retrieve, **ctx)) if ctx else ()  # type: ignore[arg-type]
-    graph = build_graph(retrieve, lambda: registry.chat_model("fake/m"), open_checkpointer(tmp_path / "t.sqlite3"),
-                        tools=tools)
+    graph = build_graph(GraphDeps(retrieve, only(lambda: registry.chat_model("fake/m")), tools=tools),
+                        open_checkpointer(tmp_path / "t.sqlite3"))
     return Runner(graph, recorder=lambda q, done, traces: store.record(q, done, traces, provider="fake"))
 
 

@@ -1,83 +1,23 @@
-"""The ``traces`` command, and the trace store's composition root (settings in, a TraceStore and its recorder out)."""
+"""The ``traces`` and ``audit`` commands: what each turn did, and every side effect the assistant ran or was refused."""
 
 from __future__ import annotations
 
 import argparse
-import logging
 import time
 from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 
-from agents.observability.traces import TraceStore, TraceStoreError
 from app.console import cell, emit, out, styled
 from app.settings import AppSettings, Paths
+from app.wiring.traces import audit_log, open_traces
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
-
-    from agents.observability.otel_export import OtelExporter
     from agents.observability.spans import Span
-    from agents.observability.telemetry import TraceEvent
-    from agents.providers.registry import ModelRegistry
-    from agents.runner import Recorder, TurnDone
-
-log = logging.getLogger(__name__)
 
 # The attributes `traces show` prints beside each span (the JSON has them all).
 _KEY_ATTRIBUTES = ("mode", "model", "intent", "cache_hit", "tokens_in", "tokens_out", "ttft_ms", "top_score",
                    "fallback_reason", "retrieval_error")
-
-
-def open_traces(settings: AppSettings, paths: Paths, known: Callable[[], Iterable[str]] = lambda: (),
-                exporter: OtelExporter | None = None) -> TraceStore:
-    trust = settings.trust
-    return TraceStore(paths.data_dir / "traces.sqlite3", max_turns=trust.trace_max_turns,
-                      max_age_days=trust.trace_max_days, redact_documents=trust.redact_documents,
-                      redact_pii=trust.redact_pii, known=known, exporter=exporter)
-
-
-def otel_exporter(settings: AppSettings) -> OtelExporter | None:
-    """The exporter to the user's OpenTelemetry collector; None (and no OpenTelemetry object) without an endpoint."""
-    trust = settings.trust
-    if not trust.otel_endpoint:
-        return None
-    # Imported here: the SDK costs start-up time, and most users never configure a collector.
-    from agents.observability.otel_export import OtelExporter
-
-    try:
-        return OtelExporter(trust.otel_endpoint, trust.otel_headers)
-    except Exception as exc:  # the SDK's own errors: traces are still stored, only not sent
-        log.warning("traces are not exported to %s: %s", trust.otel_endpoint, exc)
-        return None
-
-
-def session_traces(settings: AppSettings, paths: Paths, known: Callable[[], Iterable[str]]) -> TraceStore | None:
-    """The agent's trace store: None when trust.traces is off, or (with a warning) when its database fails.
-
-    With ``trust.otel_endpoint`` each recorded turn is also sent to that collector.
-    """
-    if not settings.trust.traces:
-        return None
-    exporter = otel_exporter(settings)
-    try:
-        return open_traces(settings, paths, known, exporter)
-    except TraceStoreError as exc:
-        log.warning("turns are not traced: %s", exc)
-        if exporter is not None:
-            exporter.shutdown()
-        return None
-
-
-def trace_recorder(store: TraceStore, registry: ModelRegistry) -> Recorder:
-    """What the runner calls once per finished turn: the turn, its node traces and what remote models were sent."""
-
-    def record(question: str, done: TurnDone, traces: list[TraceEvent]) -> str:
-        started = min((t.started for t in traces), default=time.time() - done.latency_ms / 1000)
-        provider = registry.execution_provider(done.model) if done.model else None
-        return store.record(question, done, traces, sent=registry.outbound.log.since(started), provider=provider)
-
-    return record
 
 
 def run_traces(args: argparse.Namespace, settings: AppSettings, paths: Paths) -> int:
@@ -161,3 +101,18 @@ def _tree(span: Span, depth: int = 0) -> list[str]:
     for child in span.children:
         lines += _tree(child, depth + 1)
     return lines
+
+
+def run_audit(args: argparse.Namespace, settings: AppSettings, paths: Paths) -> int:
+    entries = audit_log(paths).read(args.limit)
+    if args.json:
+        emit([e.as_dict() for e in entries])
+        return 0
+    if not entries:
+        out.print("no side effects recorded yet: notes written, files or addresses opened, facts remembered "
+                  "are listed here, allowed or not")
+    for e in entries:
+        arguments = ", ".join(f"{k}={str(v)[:60]!r}" for k, v in e.arguments.items())
+        out.print(f"{e.time}  {e.decision:<8} by {e.decided_by:<6}  {e.tool}({arguments})  thread {e.thread or '-'}")
+        out.print(f"    {e.reason}")
+    return 0

@@ -17,11 +17,10 @@ from typing import Any
 from rich.table import Table
 
 from agents.evaluation.answer_eval import ask_all, load_answer_set, summarize
-from app.agent_commands import open_session
-from app.commands import progress_bar
-from app.console import cell, emit, err, out
-from app.model_commands import model_readiness, open_models
+from app.console import cell, emit, err, out, progress_bar
 from app.settings import AppSettings, Paths
+from app.wiring.models import model_readiness, open_models
+from app.wiring.session import open_session
 
 log = logging.getLogger(__name__)
 

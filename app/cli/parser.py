@@ -1,22 +1,11 @@
-"""The ``deskmate`` command line: argument parsing, dispatch, and the one place errors meet the user."""
+"""The ``deskmate`` argument parser: every command, its arguments, and the checks on their values."""
 
 from __future__ import annotations
 
 import argparse
-import logging
-import os
-import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-
-from app.logs import configure_logging
-from app.settings import load_settings
-from tools.errors import DeskmateError
-
-log = logging.getLogger("deskmate")
-
-EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
 
 def _count(low: int, high: int) -> Callable[[str], int]:
@@ -44,10 +33,21 @@ def _fraction(value: str) -> float:
     return number
 
 
+def _path(value: str) -> Path:
+    """An argparse type: a path the operating system can take (no NUL byte, no ``~user`` that does not exist)."""
+    if "\x00" in value:  # every system call would fail with "embedded null byte"
+        raise argparse.ArgumentTypeError(f"not a path: {value[:60]!r} contains a NUL byte")
+    try:
+        Path(value).expanduser()
+    except RuntimeError:  # "~nosuchuser/x": Python cannot find that user's home
+        raise argparse.ArgumentTypeError(f"not a path: {value[:60]!r} names a user with no home folder") from None
+    return Path(value)
+
+
 def _folder(value: str) -> str:
     if not value.strip():  # "" would silently mean the default folders
         raise argparse.ArgumentTypeError("cannot be empty: give a folder, or leave --home out for the default")
-    return value
+    return str(_path(value))
 
 
 def _date(value: str) -> datetime:
@@ -77,12 +77,12 @@ def build_parser() -> argparse.ArgumentParser:
     index = sub.add_parser("index", help="manage the knowledge index of your files")
     isub = index.add_subparsers(dest="index_command", metavar="ACTION", required=True)
     add = isub.add_parser("add", help="add folders or files to the index")
-    add.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    add.add_argument("paths", nargs="+", type=_path, metavar="PATH")
     add.add_argument("--include", action="append", default=[], metavar="GLOB", help="only files matching (repeat)")
     add.add_argument("--exclude", action="append", default=[], metavar="GLOB", help="skip names matching (repeat)")
     add.add_argument("--sync", action="store_true", help="index the new roots right away")
     remove = isub.add_parser("remove", help="remove a root and everything indexed from it")
-    remove.add_argument("path", type=Path)
+    remove.add_argument("path", type=_path)
     lst = isub.add_parser("list", help="list the roots")
     lst.add_argument("--json", action="store_true")
     sync = isub.add_parser("sync", help="bring the index in line with the files on disk")
@@ -98,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     srch.add_argument("--k", type=_count(1, 1000), default=10, help="number of results (default 10)")
     srch.add_argument("--mode", choices=["hybrid", "vector", "fts"], default="hybrid")
     srch.add_argument("--json", action="store_true")
-    srch.add_argument("--root", action="append", default=[], type=Path, help="only under this root (repeat)")
+    srch.add_argument("--root", action="append", default=[], type=_path, help="only under this root (repeat)")
     srch.add_argument("--glob", help="only paths matching, e.g. '*.pdf' or '*/notes/*'")
     srch.add_argument("--type", action="append", default=[], dest="types", help="file type, e.g. pdf (repeat)")
     srch.add_argument("--after", type=_date, help="modified on or after this date")
@@ -107,20 +107,20 @@ def build_parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("eval", help="measure Deskmate")
     esub = ev.add_subparsers(dest="eval_command", metavar="WHAT", required=True)
     retr = esub.add_parser("retrieval", help="retrieval quality on a BEIR-layout collection")
-    retr.add_argument("--dataset", type=Path, required=True, help="folder with corpus.jsonl, queries.jsonl, qrels/")
+    retr.add_argument("--dataset", type=_path, required=True, help="folder with corpus.jsonl, queries.jsonl, qrels/")
     retr.add_argument("--modes", default="fts,vector,hybrid", help="comma-separated (default fts,vector,hybrid)")
     retr.add_argument("--json", action="store_true")
-    retr.add_argument("--run-file", type=Path, help="write a TREC run file per mode to OUT.MODE")
+    retr.add_argument("--run-file", type=_path, help="write a TREC run file per mode to OUT.MODE")
     retr.add_argument("--gate", action="store_true",
                       help="exit 1 when a mode's nDCG@10 drops more than the tolerance below its baseline")
-    retr.add_argument("--baseline", type=Path, help="the baseline file (default: resources/eval/baselines.json)")
+    retr.add_argument("--baseline", type=_path, help="the baseline file (default: resources/eval/baselines.json)")
     retr.add_argument("--tolerance", type=_fraction, default=0.02, help="allowed nDCG@10 drop (default 0.02)")
     retr.add_argument("--update-baseline", action="store_true", help="store this run's figures as the baseline")
     pers = esub.add_parser("personal", help="retrieval on the questions you rated (thumbs, right/wrong sources)")
     pers.add_argument("--json", action="store_true")
     pers.add_argument("--k", type=_count(1, 1000), default=10, help="rank cut-off for MRR (default 10)")
     answ = esub.add_parser("answers", help="answers of the real agent on an answer set (docs/ + questions.jsonl)")
-    answ.add_argument("--dataset", type=Path, required=True, help="folder with docs/ and questions.jsonl")
+    answ.add_argument("--dataset", type=_path, required=True, help="folder with docs/ and questions.jsonl")
     answ.add_argument("--json", action="store_true")
     which = answ.add_mutually_exclusive_group()
     which.add_argument("--model", help="a name from `deskmate models list` (default: models.default)")
@@ -137,7 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     mlist.add_argument("--no-load", action="store_true", help="do not load local models to check them")
     madd = msub.add_parser("add", help="add a local ONNX Runtime GenAI model folder")
     madd.add_argument("name", help="a name such as local/phi-3-mini (local/ is added when missing)")
-    madd.add_argument("path", type=Path, help="the folder holding genai_config.json")
+    madd.add_argument("path", type=_path, help="the folder holding genai_config.json")
     _routing_arguments(madd, context_default=None)
     mrem = msub.add_parser("remove", help="remove a model you added")
     mrem.add_argument("name")
@@ -225,69 +225,3 @@ def _routing_arguments(parser: argparse.ArgumentParser, context_default: int | N
     parser.add_argument("--speed", choices=["fast", "medium", "slow"], default="fast", help="for routing")
     parser.add_argument("--context", type=_count(256, 10_000_000), default=context_default,
                         help="context length in tokens")
-
-
-def has_display() -> bool:
-    """Whether a window can be shown: always on Windows and macOS; on Linux, with an X11 or Wayland display."""
-    if sys.platform in ("win32", "darwin"):
-        return True
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-
-
-def _fail(message: str, code: int = EXIT_ERROR, *, logged: bool) -> int:
-    """``message`` as one line on stderr (and in the log when it is open); ``code`` back."""
-    from app.console import shown  # Rich only on this path: the desktop app's start-up does not pay for it
-
-    line = " ".join(shown(message).split())
-    print(f"deskmate: {line}", file=sys.stderr)
-    if logged:  # before logging is set up, logging's last resort would print the same line a second time
-        log.error("%s", line)
-    return code
-
-
-def _undecodable(arguments: Sequence[str]) -> str | None:
-    """The first argument holding bytes that are not UTF-8: Python decodes them to lone surrogates."""
-    return next((a for a in arguments if any("\ud800" <= c <= "\udfff" for c in a)), None)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    arguments = sys.argv[1:] if argv is None else list(argv)
-    bad = _undecodable(arguments)
-    if bad is not None:
-        return _fail(f"the argument \"{bad}\" is not valid UTF-8 text (\ufffd marks the bytes that do not decode): "
-                     "give text and paths in UTF-8", EXIT_USAGE, logged=False)
-    parser = build_parser()
-    args = parser.parse_args(arguments)
-    log_file: Path | None = None
-    try:
-        settings, paths = load_settings(args.home)
-        paths.prepare()
-        configure_logging(paths.log_file, settings.log_level, verbose=args.verbose, pii=settings.trust.redact_pii)
-        log_file = paths.log_file
-        log.debug("command %s with home %s", args.command, paths.data_dir)
-        if args.command is None and (args.quick_ask is not None or args.minimized or has_display()):
-            from app.gui.desktop import run_desktop  # Qt only for the app: the commands stay light
-
-            return run_desktop(settings, paths, quick_ask=args.quick_ask is not None, minimized=args.minimized,
-                               quick_text=args.quick_ask or None)
-        from app import commands  # imported here: loading it costs seconds the desktop app's start-up cannot pay
-
-        return commands.dispatch(args, settings, paths)
-    except DeskmateError as exc:
-        return _fail(str(exc), logged=log_file is not None)
-    except BrokenPipeError:
-        # Output piped into `head` and friends: stop quietly, like other command-line tools.
-        sys.stderr.close()
-        return EXIT_OK
-    except OSError as exc:  # a full disk, a folder that went away or turned read-only: what and where, in one line
-        where = f": {exc.filename}" if exc.filename else ""
-        return _fail(f"{exc.strerror or exc}{where}", logged=log_file is not None)
-    except KeyboardInterrupt:
-        print("deskmate: interrupted; the next run resumes where this one stopped", file=sys.stderr)
-        return 130
-    except Exception as exc:  # a bug: one line for the user, the traceback in the log (and on stderr with -v)
-        if log_file is None:
-            return _fail(f"unexpected error: {type(exc).__name__}: {str(exc)[:300]}", logged=False)
-        log.exception("unexpected error")
-        return _fail(f"unexpected error: {type(exc).__name__}: {str(exc)[:300]} (the details are in {log_file})",
-                     logged=False)

@@ -1,6 +1,6 @@
 """The ``eval`` commands: retrieval on a test collection (with its baseline gate) and on the user's rated answers.
 
-``eval answers`` (an answer set asked of the real agent) lives in answer_commands.py.
+``eval answers`` (an answer set asked of the real agent) lives in answers.py.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from rich.table import Table
 from agents import prompts
 from agents.evaluation.feedback_cases import CaseSet, build_cases
 from agents.evaluation.personal_eval import Fingerprint, RunComparison, RunStore, compare_runs, run_record, score_cases
-from app.commands import open_index, progress_bar
-from app.console import cell, emit, err, out
+from app.console import cell, emit, err, out, progress_bar
 from app.settings import AppSettings, Paths
-from app.trace_commands import open_traces
+from app.wiring.index import open_index
+from app.wiring.traces import open_traces
 from tools.errors import ConfigError
 from tools.eval.baseline import (
     ModeComparison,
@@ -39,9 +39,9 @@ def run_eval(args: argparse.Namespace, settings: AppSettings, paths: Paths) -> i
     if args.eval_command == "personal":
         return personal(args, settings, paths)
     if args.eval_command == "answers":
-        from app import answer_commands  # imports LangGraph: only for the command that asks the agent
+        from app.cli import answers  # imports LangGraph: only for the command that asks the agent
 
-        return answer_commands.run_answers(args, settings, paths)
+        return answers.run_answers(args, settings, paths)
     return retrieval(args, settings, paths)
 
 

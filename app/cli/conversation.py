@@ -1,4 +1,4 @@
-"""The ``ask`` command and the agent's composition root: index, models and threads wired into the ask graph."""
+"""The ``ask``, ``chat``, ``threads`` and ``memory`` commands: conversations with the agent on the terminal."""
 
 from __future__ import annotations
 
@@ -7,89 +7,18 @@ import dataclasses
 import io
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
-from agents.cache import SemanticCache
 from agents.conversations.checkpoints import open_checkpointer
 from agents.conversations.threads import ThreadStore
-from agents.graph import build_graph
 from agents.guard.guards import scan
-from agents.observability.traces import TraceStore
-from agents.providers.registry import ModelRegistry
-from agents.routing import ModelRouter
 from agents.runner import ApprovalNeeded, DraftAnswer, Runner, TokenDelta, Trace, TurnDone, TurnFailed
 from agents.runner import Warning as SuspiciousText
-from agents.toolset import ToolContext, build_tools
-from app.commands import open_index
 from app.console import emit, err, is_text, out, printable, styled
-from app.model_commands import open_models
 from app.settings import AppSettings, Paths
-from app.trace_commands import session_traces, trace_recorder
+from app.wiring.index import open_index
+from app.wiring.session import Session, open_session
 from tools.errors import DeskmateError
-from tools.index.knowledge import KnowledgeIndex
-from tools.index.search import search
 from tools.memory import MemoryStore
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Session:
-    """Everything one open agent holds: the runner and the stores around it (the desktop app uses them all)."""
-
-    runner: Runner
-    threads: ThreadStore
-    index: KnowledgeIndex
-    registry: ModelRegistry
-    memory: MemoryStore
-    traces: TraceStore | None = None  # None when trust.traces is off
-    # What the user should hear about (a damaged thread store set aside, a thread set aside); shown, then cleared.
-    notices: list[str] = dataclasses.field(default_factory=list)
-
-
-@contextmanager
-def open_session(settings: AppSettings, paths: Paths, model_name: str | None = None,
-                 registry: ModelRegistry | None = None, *, no_model: bool = False) -> Iterator[Session]:
-    """The agent's composition root: index, models, memory, cache, tools and checkpointer wired into the ask graph.
-
-    ``no_model`` leaves every model out: each answer is the deterministic one (``eval answers --no-model``).
-    """
-    index = open_index(settings, paths)
-    registry = registry or open_models(settings, paths)
-    name = model_name or settings.models.default
-    # --model pins one model; otherwise simple requests go to the default first, hard ones to models.large first.
-    router = None if no_model else ModelRouter(registry, name, None if model_name else settings.models.large,
-                                               () if model_name else settings.models.fallbacks)
-    notices: list[str] = []
-    checkpointer = open_checkpointer(paths.data_dir / "threads.sqlite3", notices)
-    memory = MemoryStore(paths.data_dir / "memory", index.embedder)
-    cache = SemanticCache(paths.data_dir / "cache.sqlite3", index.embedder.embed)
-    runner_holder: list[Runner] = []
-
-    def retrieve(question: str, k: int) -> list:  # type: ignore[type-arg]
-        return search(index, question, k=k)
-
-    # The policies dict is shared, not copied: "Always allow" chosen in the desktop app applies from the next call.
-    tools = build_tools(ToolContext(search=retrieve, index=index, memory=memory, notes_dir=paths.data_dir / "notes",
-                                    policies=settings.agent.approvals, audit_log=paths.data_dir / "audit.jsonl"))
-    graph = build_graph(retrieve, None, checkpointer, tools=tools,
-                        router=router.getters if router else lambda _question: [],
-                        consent=settings.agent.approvals.get("remember", "ask"),
-                        max_steps=settings.agent.max_steps,
-                        cancel=lambda: runner_holder[0].cancel if runner_holder else None,
-                        embed=index.embedder.embed, memory=memory, cache=cache, sources_exist=index.has_chunks)
-    threads = ThreadStore(checkpointer, notices)
-    traces = session_traces(settings, paths, registry.known_secrets)
-    runner = Runner(graph, on_turn=threads.touch, recorder=trace_recorder(traces, registry) if traces else None)
-    runner_holder.append(runner)
-    try:
-        yield Session(runner, threads, index, registry, memory, traces, notices)
-    finally:
-        if traces is not None:
-            traces.close()
-        registry.close()  # local models run apart end with the session
-        checkpointer.conn.close()
-        cache.close()
-        index.close()
 
 
 def _ask_user(request: ApprovalNeeded) -> bool:

@@ -1,100 +1,28 @@
-"""What each ``deskmate`` command does, and how its result is printed (tables, progress bars, or JSON)."""
+"""The ``overview``, ``index``, ``search`` and ``index watch`` commands: the knowledge index on the terminal."""
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import time
-from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from agents.providers import default_model
-from app import model_commands
-from app.console import cell, emit, err, out, styled
+from app.console import cell, emit, err, out, progress_bar, styled
 from app.settings import AppSettings, Paths
+from app.wiring.index import open_index
+from app.wiring.models import model_readiness
 from tools.errors import ConfigError, IndexBusy
-from tools.index.embedder import OnnxEmbedder
-from tools.index.knowledge import KnowledgeIndex, ProgressFn
-from tools.index.parsing import default_workers
+from tools.index.knowledge import KnowledgeIndex
 from tools.index.search import SearchFilters, search
 from tools.index.watcher import IndexWatcher
 
 
-def open_index(settings: AppSettings, paths: Paths, data_dir: Path | None = None) -> KnowledgeIndex:
-    """The composition root of the index: settings in, a ready KnowledgeIndex out."""
-    embedder = OnnxEmbedder(paths.models_dir, device=settings.embedder.device, threads=settings.embedder.threads)
-    workers = settings.index.parse_workers
-    return KnowledgeIndex(data_dir or paths.index_dir, embedder, settings.index.options(),
-                          parse_workers=default_workers() if workers is None else workers)
-
-
-@contextlib.contextmanager
-def progress_bar(enabled: bool) -> Iterator[ProgressFn | None]:
-    """A progress bar on a terminal; nothing in --json mode or when output is piped."""
-    if not enabled or not err.is_terminal:
-        yield None
-        return
-    with Progress(TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=err, transient=True) as bar:
-        tasks: dict[str, Any] = {}
-
-        def update(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=total or None)
-            bar.update(tasks[stage], completed=done, total=total or None)
-
-        yield update
-
-
-def dispatch(args: argparse.Namespace, settings: AppSettings, paths: Paths) -> int:
-    if args.command in (None, "overview"):
-        return show_overview(settings, paths, no_display=args.command is None)
-    if args.command == "index":
-        return run_index(args, settings, paths)
-    if args.command == "search":
-        return run_search(args, settings, paths)
-    if args.command == "eval":
-        from app import eval_commands
-
-        return eval_commands.run_eval(args, settings, paths)
-    if args.command == "models":
-        return model_commands.run_models(args, settings, paths)
-    if args.command == "providers":
-        return model_commands.run_providers(args, settings, paths)
-    if args.command == "keys":
-        return model_commands.run_keys(args)
-    if args.command == "generate":
-        return model_commands.generate(args, settings, paths)
-    if args.command == "ask":
-        from app import agent_commands  # imports LangGraph: only for the commands that need it
-
-        return agent_commands.ask(args, settings, paths)
-    if args.command == "chat":
-        from app import agent_commands
-
-        return agent_commands.chat(args, settings, paths)
-    if args.command == "threads":
-        from app import agent_commands
-
-        return agent_commands.run_threads(args, settings, paths)
-    if args.command == "memory":
-        from app import agent_commands
-
-        return agent_commands.run_memory(args, settings, paths)
-    if args.command == "traces":
-        from app import trace_commands
-
-        return trace_commands.run_traces(args, settings, paths)
-    if args.command == "audit":
-        from app import audit_commands
-
-        return audit_commands.run_audit(args, settings, paths)
-    raise ConfigError(f"unknown command {args.command}")
+def run_overview(args: argparse.Namespace, settings: AppSettings, paths: Paths) -> int:
+    """``deskmate overview``, and plain ``deskmate`` where no window can open (it then says so)."""
+    return show_overview(settings, paths, no_display=args.command is None)
 
 
 def show_overview(settings: AppSettings, paths: Paths, *, no_display: bool = False) -> int:
@@ -111,7 +39,7 @@ def show_overview(settings: AppSettings, paths: Paths, *, no_display: bool = Fal
     out.print(f"Index: {len(status['roots'])} roots, {status['files']} files, {status['chunks']} chunks, "
               f"{status['failed']} failed.")
     model = settings.models.default
-    ready, why = model_commands.model_readiness(settings, paths)
+    ready, why = model_readiness(settings, paths)
     if model != default_model.DEFAULT_NAME:
         state = "configured (`deskmate models list` checks it)"
     else:

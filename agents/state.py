@@ -1,0 +1,71 @@
+"""The ask graph's state (checkpointed each turn) and the one place its stored rows become objects again.
+
+The state is what LangGraph's checkpointer writes to ``threads.sqlite3``, whose reader revives only the types in
+agents/conversations/checkpoints.py (STORED_TYPES). So hits, citations and warnings are kept there as plain rows, the
+form older threads on disk already hold; nodes turn them into SearchHit, Citation and Warning objects through the
+functions below, once per node that reads them, and hand objects (never rows) to the runner's events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Annotated, Any, TypedDict
+
+from langchain_core.messages import AnyMessage
+from langgraph.graph.message import add_messages
+
+from agents.citations import Citation
+from agents.events import Mode, Warning
+from agents.intent import Intent
+from tools.index.search import SearchHit
+
+Row = dict[str, Any]
+
+
+class AskState(TypedDict, total=False):
+    question: str
+    intent: Intent
+    hits: list[Row]  # SearchHit rows: see hits_of
+    retrieval_error: str | None
+    draft: Row  # {"text", "citations", "workflow"} of the deterministic answer
+    answer: str
+    citations: list[Row]  # Citation rows: see citations_of
+    mode: Mode
+    cache_hit: bool
+    work: Annotated[list[AnyMessage], add_messages]  # this turn's model <-> tools exchange
+    steps: int
+    agent_failed: bool
+    tool_calls: list[Row]
+    model_index: int  # which of the routed models this turn is on
+    failures: list[str]  # the models that failed this turn, and why
+    retry: bool
+    fallback_reason: str | None
+    model: str | None
+    prompt: str | None
+    grounded: bool
+    usage: dict[str, int]
+    warnings: list[Row]  # Warning rows {"source", "reasons"} (agents/guard/screening.py builds them)
+    flagged: list[str]  # content hashes of retrieved chunks fenced as untrusted in the prompt
+    facts: list[Row]  # remembered facts recalled for this question: {"id", "text", "flagged"}
+    messages: Annotated[list[AnyMessage], add_messages]
+
+
+def hit_rows(hits: Iterable[SearchHit]) -> list[Row]:
+    return [hit.as_dict() for hit in hits]
+
+
+def hits_of(state: AskState, limit: int | None = None) -> list[SearchHit]:
+    """The turn's retrieved hits as objects (the first ``limit`` of them)."""
+    return [SearchHit(**row) for row in state.get("hits", [])[:limit]]
+
+
+def citation_rows(citations: Iterable[Citation]) -> list[Row]:
+    return [citation.as_dict() for citation in citations]
+
+
+def citations_of(rows: Iterable[Row]) -> list[Citation]:
+    return [Citation(**row) for row in rows]
+
+
+def warnings_of(rows: Iterable[Row]) -> list[Warning]:
+    return [Warning.of(row) for row in rows]
