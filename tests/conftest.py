@@ -5,6 +5,9 @@ from pathlib import Path
 
 import pytest
 
+from agents.providers.limits import Limits
+from agents.providers.registry import ModelRegistry
+from agents.providers.spec import ModelSpec
 from tests.fakes import FakeEmbedder
 from tools.index.config import IndexOptions
 from tools.index.embedder import OnnxEmbedder
@@ -84,3 +87,9 @@ def make_index(tmp_path: Path) -> Iterator[object]:
     yield factory
     for index in opened:
         index.close()
+
+
+@pytest.fixture
+def registry() -> ModelRegistry:
+    """One scripted fake model, "fake/m", and no retries (tests/unit/agents/helpers.py ``fake`` scripts it)."""
+    return ModelRegistry([ModelSpec(name="fake/m", kind="fake")], Limits(retries=0))

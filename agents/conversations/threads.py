@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -110,8 +111,10 @@ class ThreadStore:
     thread command; what happened is added to ``notices`` for the user.
     """
 
-    def __init__(self, saver: SqliteSaver, notices: list[str] | None = None) -> None:
+    def __init__(self, saver: SqliteSaver, notices: list[str] | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
         self._saver = saver
+        self._clock = clock  # epoch seconds for created/updated; tests pass a fake one
         self.notices = notices if notices is not None else []
         with saver.cursor() as cur:
             cur.execute(_SCHEMA)
@@ -132,7 +135,7 @@ class ThreadStore:
         with self._saver.cursor() as cur:
             for statement in _SET_ASIDE:
                 cur.execute(statement)
-            cur.execute("INSERT INTO deskmate_set_aside VALUES (?, ?, ?)", (thread_id, reason, time.time()))
+            cur.execute("INSERT INTO deskmate_set_aside VALUES (?, ?, ?)", (thread_id, reason, self._clock()))
             for table in ("checkpoints", "writes"):
                 cur.execute(f"INSERT INTO deskmate_set_aside_{table} SELECT * FROM {table} WHERE thread_id = ?",
                             (thread_id,))
@@ -170,7 +173,7 @@ class ThreadStore:
 
     def touch(self, thread_id: str, question: str) -> None:
         """Record a finished turn: the thread's created/updated times and, on its first turn, its default title."""
-        now = time.time()
+        now = self._clock()
         if self._row(thread_id) is None:
             # A thread begun before the catalogue existed is still named after its first question.
             thread = self._find(thread_id)

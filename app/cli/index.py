@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import time
 from datetime import datetime
-from typing import Any
 
 from rich.table import Table
 
@@ -16,7 +15,9 @@ from app.wiring.index import open_index
 from app.wiring.models import model_readiness
 from tools.errors import ConfigError, IndexBusy
 from tools.index.knowledge import KnowledgeIndex
+from tools.index.roots import add_roots
 from tools.index.search import SearchFilters, search
+from tools.index.status import IndexStatus
 from tools.index.watcher import IndexWatcher
 
 
@@ -28,16 +29,16 @@ def run_overview(args: argparse.Namespace, settings: AppSettings, paths: Paths) 
 def show_overview(settings: AppSettings, paths: Paths, *, no_display: bool = False) -> int:
     index = open_index(settings, paths)
     try:
-        status = index.status()
+        status = index.status_report()
         # Loading the embedder prepares the bundled model on first run and tells where it really runs.
         provider = index.embedder.execution_provider
     finally:
         index.close()
     out.print(styled(("Deskmate", "bold"), ": a local-first copilot for your desktop."))
     out.print(f"Data: {paths.data_dir}   Settings: {paths.settings_file}   Log: {paths.log_file}")
-    out.print(f"Embedder: {status['embedder']['model']} (int8) ready on {provider}.")
-    out.print(f"Index: {len(status['roots'])} roots, {status['files']} files, {status['chunks']} chunks, "
-              f"{status['failed']} failed.")
+    out.print(f"Embedder: {status.embedder['model']} (int8) ready on {provider}.")
+    out.print(f"Index: {len(status.roots)} roots, {status.files} files, {status.chunks} chunks, "
+              f"{status.failed} failed.")
     model = settings.models.default
     ready, why = model_readiness(settings, paths)
     if model != default_model.DEFAULT_NAME:
@@ -45,7 +46,7 @@ def show_overview(settings: AppSettings, paths: Paths, *, no_display: bool = Fal
     else:
         state = "ready" if ready else f"{why}: run `deskmate models install-default`"
     out.print(f"Model: {model} {state}.")
-    if not status["roots"]:
+    if not status.roots:
         out.print("Start with: deskmate index add ~/Documents --sync   then   deskmate ask \"your question\"")
     if no_display:
         out.print("No display found, so the desktop app did not open: use the commands (ask, chat, search, index), "
@@ -60,9 +61,13 @@ def run_index(args: argparse.Namespace, settings: AppSettings, paths: Paths) -> 
     index = open_index(settings, paths)
     try:
         if action == "add":
-            for path in args.paths:
-                root = index.add_root(path, args.include, args.exclude)
-                out.print(f"added {root.path}")
+            report = add_roots(index, args.paths, args.include, args.exclude)
+            for outcome in report.outcomes:
+                if not outcome.error:
+                    out.print(outcome.message)
+            errors = [o.message for o in report.outcomes if o.error]
+            if errors:
+                raise ConfigError(" ".join(errors))
             if args.sync:
                 return _sync(index, as_json=False, retry_failed=False)
             out.print("run `deskmate index sync` to index it now")
@@ -83,7 +88,7 @@ def run_index(args: argparse.Namespace, settings: AppSettings, paths: Paths) -> 
         elif action == "sync":
             return _sync(index, as_json=args.json, retry_failed=args.retry_failed)
         elif action == "status":
-            _print_status(index.status(files=args.files), as_json=args.json)
+            _print_status(index.status_report(files=args.files), as_json=args.json)
         return 0
     finally:
         index.close()
@@ -92,6 +97,8 @@ def run_index(args: argparse.Namespace, settings: AppSettings, paths: Paths) -> 
 def _sync(index: KnowledgeIndex, *, as_json: bool, retry_failed: bool) -> int:
     if not index.roots():
         raise ConfigError("no folders to index yet: add one with `deskmate index add PATH`")
+    # One full pass (tools/index/roots.sync_roots goes root by root for the app's per-root bars, then a full pass):
+    # on the terminal one pass and one set of bars are enough, and a no-op sync scans the folders once.
     with progress_bar(not as_json) as progress:
         try:
             report = index.sync(progress=progress, retry_failed=retry_failed, wait=0)
@@ -115,30 +122,30 @@ def _sync(index: KnowledgeIndex, *, as_json: bool, retry_failed: bool) -> int:
     return 0
 
 
-def _print_status(status: dict[str, Any], *, as_json: bool) -> None:
+def _print_status(status: IndexStatus, *, as_json: bool) -> None:
     if as_json:
-        emit(status)
+        emit(status.as_dict())
         return
-    last = status["last_sync"]
+    last = status.last_sync
     when = datetime.fromtimestamp(last).strftime("%Y-%m-%d %H:%M:%S") if last else "never"
-    emb = status["embedder"]
-    out.print(f"{status['files']} files, {status['chunks']} chunks, {status['failed']} failed; last sync {when}")
-    out.print(f"embedder {emb['model']} ({emb['recipe']}, {emb['dims']} dims); data in {status['data_dir']}")
-    if status["rebuilding_to"]:
+    emb = status.embedder
+    out.print(f"{status.files} files, {status.chunks} chunks, {status.failed} failed; last sync {when}")
+    out.print(f"embedder {emb['model']} ({emb['recipe']}, {emb['dims']} dims); data in {status.data_dir}")
+    if status.rebuilding_to:
         out.print(styled(("rebuilding for a new embedder or chunker: searches use full-text only until "
                           "`deskmate index sync` completes", "yellow")))
-    for root in status["roots"]:
-        out.print(f"  root {root['path']}: {root['files']} files")
-    for failure in status["failures"]:
-        out.print(styled("  ", ("failed", "red"), f" {failure['path']}: {failure['reason']}"))
-    if status["links_skipped"]:
-        out.print(styled(f"{status['links_skipped']} links skipped (not followed, so not indexed):"))
-    for link in status["skipped_links"]:
-        out.print(styled("  ", ("skipped", "yellow"), f" {link['path']}: {link['reason']}"))
-    if "file_list" in status:
+    for root in status.roots:
+        out.print(f"  root {root.path}: {root.files} files")
+    for failure in status.failures:
+        out.print(styled("  ", ("failed", "red"), f" {failure.path}: {failure.reason}"))
+    if status.links_skipped:
+        out.print(styled(f"{status.links_skipped} links skipped (not followed, so not indexed):"))
+    for link in status.skipped_links:
+        out.print(styled("  ", ("skipped", "yellow"), f" {link.path}: {link.reason}"))
+    if status.file_list is not None:
         table = Table("path", "state", "chunks", "type")
-        for row in status["file_list"]:
-            table.add_row(cell(row["path"]), cell(row["state"]), cell(row["chunks"]), cell(row["type"] or ""))
+        for row in status.file_list:
+            table.add_row(cell(row.path), cell(row.state), cell(row.chunks), cell(row.type or ""))
         out.print(table)
 
 

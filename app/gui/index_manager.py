@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,10 +38,19 @@ from app.gui.tasks import Tasks, describe
 
 if TYPE_CHECKING:
     from tools.index.knowledge import SyncReport
+    from tools.index.roots import AddReport
+    from tools.index.status import IndexStatus
 
 Progress = Callable[[str, int, int], None]
-_SUMMED = ("scanned", "added", "changed", "removed", "unchanged", "failed", "chunks_embedded", "chunks_reused",
-           "chunks_written")
+
+
+@dataclass(frozen=True, slots=True)
+class _Shown:
+    """What the widget shows: the index's status, the roots gone from disk, and whether the watcher runs."""
+
+    status: IndexStatus
+    missing: set[str]
+    watching: bool
 
 
 def summarize(r: SyncReport) -> str:
@@ -195,36 +205,17 @@ class IndexManagerWidget(QWidget):
 
     # -- lane work: never touches widgets ---------------------------------------------------------------------
 
-    def _read_status(self) -> dict[str, Any]:
-        status: dict[str, Any] = self.backend.session().index.status()
-        status["missing"] = {r["path"] for r in status["roots"] if not os.path.exists(r["path"])}
-        status["watching"] = self.backend.watching
-        return status
+    def _read_status(self) -> _Shown:
+        status = self.backend.session().index.status_report()
+        return _Shown(status, {r.path for r in status.roots if not os.path.exists(r.path)}, self.backend.watching)
 
-    def _add_work(self, paths: list[Path]) -> tuple[list[str], list[str]]:
-        from tools.errors import DeskmateError
-        from tools.index.parsers import file_type_for
+    def _add_work(self, paths: list[Path]) -> AddReport:
+        from tools.index.roots import add_roots
 
-        index = self.backend.session().index
-        added: list[str] = []
-        problems: list[str] = []
-        for path in (p.expanduser() for p in paths):
-            inside = index.root_of(str(path.resolve())) if path.exists() else None
-            if not path.exists():
-                problems.append(f"{path} does not exist: check the path (or reconnect its drive) and add it again.")
-            elif path.is_file() and file_type_for(path) is None:
-                problems.append(f"{path.name}: Deskmate cannot index this kind of file (text, Markdown, code, PDF "
-                                "and office documents work); add the folder it is in to index what it can read.")
-            elif inside is not None:
-                problems.append(f"{path} is already in the index (under {inside.path}).")
-            else:
-                try:
-                    added.append(index.add_root(path).path)
-                except DeskmateError as exc:
-                    problems.append(str(exc))
-        if added and (self.backend.watching or self._resume_wanted):
+        report = add_roots(self.backend.session().index, paths)
+        if report.added and (self.backend.watching or self._resume_wanted):
             self._watch(stop=True, start=True)
-        return added, problems
+        return report
 
     def _remove_work(self, path: str) -> tuple[str, bool]:
         removed = self.backend.session().index.remove_root(Path(path))
@@ -232,32 +223,24 @@ class IndexManagerWidget(QWidget):
             self._watch(stop=True, start=True)
         return path, removed
 
-    def _sync_work(self, paths: list[str] | None, retry_failed: bool) -> tuple[SyncReport, dict[str, Any]]:
+    def _sync_work(self, paths: list[str] | None, retry_failed: bool) -> tuple[SyncReport, _Shown]:
         from tools.errors import ConfigError
-        from tools.index.knowledge import SyncReport
+        from tools.index.roots import sync_roots
 
         index = self.backend.session().index
-        roots = [r.path for r in index.roots()]
-        if not roots:
+        if not index.roots():
             raise ConfigError("There are no folders to index yet: use Add folder… or drop a folder here.")
-        started, total = time.monotonic(), SyncReport()
-        for target in roots if paths is None else paths:
-            root = index.root_of(os.path.abspath(target))
-            key = root.path if root is not None else target
-            forward = throttled(lambda stage, done, count, key=key: self._post(  # type: ignore[misc]
-                lambda: self._progress(key, stage, done, count)))
-            forward("scan", 0, 0)  # the walk reports only every 500 files: show the busy bar from the start
-            report = index.sync(paths=[target], progress=forward, retry_failed=retry_failed)
-            for name in _SUMMED:
-                setattr(total, name, getattr(total, name) + getattr(report, name))
-            total.failures += report.failures
-            total.repaired = total.repaired or report.repaired
-            self._post(lambda key=key, report=report: self._root_synced(key, report))  # type: ignore[misc]
-        if paths is None and index.rebuilding:
-            # A sync limited to paths never swaps generations; a full pass (every file now unchanged) completes it.
-            total.swapped = index.sync(retry_failed=retry_failed).swapped
-        total.seconds = time.monotonic() - started
-        return total, self._read_status()
+        forwards: dict[str, Progress] = {}
+
+        def progress(root: str, stage: str, done: int, total: int) -> None:
+            if root not in forwards:
+                forwards[root] = throttled(
+                    lambda stage, done, count: self._post(lambda: self._progress(root, stage, done, count)))
+            forwards[root](stage, done, total)
+
+        run = sync_roots(index, paths, progress=progress, retry_failed=retry_failed,
+                         on_root=lambda root, report: self._post(lambda: self._root_synced(root, report)))
+        return run.total, self._read_status()
 
     def _watch(self, stop: bool, start: bool) -> bool:
         # Restarting it is how the watcher learns of new roots: it schedules its folders when it starts.
@@ -270,30 +253,31 @@ class IndexManagerWidget(QWidget):
 
     # -- results: GUI thread ----------------------------------------------------------------------------------
 
-    def _apply_status(self, status: dict[str, Any]) -> None:
-        self.roots.set_roots(status["roots"], status["missing"])
-        self.failures.set_failures(status["failures"])
-        counts = f"{status['files']} files, {status['chunks']} chunks, {status['failed']} failed"
-        links = status.get("skipped_links", [])
+    def _apply_status(self, shown: _Shown) -> None:
+        status = shown.status
+        self.roots.set_roots([r.as_dict() for r in status.roots], shown.missing)
+        self.failures.set_failures([f.as_dict() for f in status.failures])
+        counts = f"{status.files} files, {status.chunks} chunks, {status.failed} failed"
+        links = status.skipped_links
         if links:  # links out of the indexed folders are not followed: say which, so nothing seems lost
             counts += f", {len(links)} link(s) not followed"
         self.counts_label.setText(counts)
-        self.counts_label.setToolTip("\n".join(f"{link['path']}: {link['reason']}" for link in links))
-        last = status["last_sync"]
+        self.counts_label.setToolTip("\n".join(f"{link.path}: {link.reason}" for link in links))
+        last = status.last_sync
         self.last_sync_label.setText(ago(last))
         self.last_sync_label.setToolTip(datetime.fromtimestamp(last).strftime("%Y-%m-%d %H:%M:%S") if last else "")
-        emb = status["embedder"]
+        emb = status.embedder
         self.embedder_label.setText(f"{emb.get('model', 'unknown')} ({emb.get('recipe', '?')}, "
                                     f"{emb.get('dims', '?')} dims)")
         self.rebuilding_label.setText("Rebuilding the index for a new embedder or chunk settings: searches use "
-                                      "full-text only until Sync now completes." if status["rebuilding_to"] else "")
-        self.rebuilding_label.setVisible(bool(status["rebuilding_to"]))
-        self._apply_paused(not status["watching"])
+                                      "full-text only until Sync now completes." if status.rebuilding_to else "")
+        self.rebuilding_label.setVisible(bool(status.rebuilding_to))
+        self._apply_paused(not shown.watching)
         self._update_buttons()
         self.refreshed.emit()
 
-    def _added(self, result: tuple[list[str], list[str]]) -> None:
-        added, problems = result
+    def _added(self, report: AddReport) -> None:
+        added, problems = report.added, [p.message for p in report.problems]
         for path in added:
             self.roots.set_state(path, "not synced yet")
         now = self.sync_on_add and not self._syncing  # roots already in sync cost only a quick scan
@@ -334,9 +318,9 @@ class IndexManagerWidget(QWidget):
             else "up to date"
         self.roots.set_state(root, state + (f", {report.failed} failed" if report.failed else ""))
 
-    def _synced(self, result: tuple[SyncReport, dict[str, Any]]) -> None:
-        report, status = result
-        self._apply_status(status)
+    def _synced(self, result: tuple[SyncReport, _Shown]) -> None:
+        report, shown = result
+        self._apply_status(shown)
         self._set_syncing(False)
         summary = summarize(report)
         carried, self._carried = self._carried, []

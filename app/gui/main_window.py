@@ -33,6 +33,7 @@ from app.gui.turns import ApprovalRequest, TurnController
 
 if TYPE_CHECKING:
     from agents.citations import Citation
+    from tools.index.status import IndexStatus
 
 log = logging.getLogger(__name__)
 
@@ -211,17 +212,17 @@ class MainWindow(QMainWindow):
     def refresh_index_summary(self) -> None:
         """The status bar's "Index: N files · M chunks" (and failures), read on the index lane."""
 
-        def show(status: dict[str, Any]) -> None:
-            roots = len(status["roots"])
-            text = f"Index: {status['files']} files · {status['chunks']} chunks"
-            if status["failed"]:
-                text += f" · {status['failed']} failed"
+        def show(status: IndexStatus) -> None:
+            roots = len(status.roots)
+            text = f"Index: {status.files} files · {status.chunks} chunks"
+            if status.failed:
+                text += f" · {status.failed} failed"
             if not roots:
                 text = "Index: no folders yet (Ctrl+I to add one)"
             self.index_label.setText(text)
-            self.index_label.setToolTip(f"{roots} folder(s); embedder {status['embedder']['model']}")
+            self.index_label.setToolTip(f"{roots} folder(s); embedder {status.embedder['model']}")
 
-        self.tasks.run(lambda: self.backend.session().index.status(), on_done=show, lane="index")
+        self.tasks.run(lambda: self.backend.session().index.status_report(), on_done=show, lane="index")
 
     def _session_failed(self, exc: BaseException) -> None:
         from app.gui.tasks import describe

@@ -69,10 +69,10 @@ def test_model_preparation_is_idempotent_and_leaves_no_temporaries(models_dir, o
     assert [p.name for p in models_dir.iterdir()] == [first.name]
 
 
-def test_identity_is_stable(onnx_embedder):
+def test_identity_is_stable(onnx_embedder, models_dir):
     identity = onnx_embedder.identity
     assert identity.dims == DIMS and len(identity.key) == 12
-    assert identity.key == OnnxEmbedder(onnx_embedder._models_dir).identity.key
+    assert identity.key == OnnxEmbedder(models_dir).identity.key  # the folder the session's embedder was made from
 
 
 @pytest.mark.parametrize("texts", [["x"], ["a much longer sentence about aerodynamics " * 10]])

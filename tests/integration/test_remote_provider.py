@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage
 
@@ -15,12 +13,6 @@ from agents.providers.spec import ModelSpec
 from tests.support.openai_server import OpenAIServer
 
 NAME = "testsrv/test-model"
-
-
-@pytest.fixture
-def server() -> Iterator[OpenAIServer]:
-    with OpenAIServer(model="test-model") as srv:
-        yield srv
 
 
 def make_registry(server: OpenAIServer, key: str | None = None, **limits: object) -> ModelRegistry:

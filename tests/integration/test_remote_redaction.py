@@ -33,12 +33,6 @@ EMAIL = "ops.lead@example.com"
 
 
 @pytest.fixture
-def server() -> Iterator[OpenAIServer]:
-    with OpenAIServer(model="test-model") as srv:
-        yield srv
-
-
-@pytest.fixture
 def restore_logging() -> Iterator[None]:
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level

@@ -39,7 +39,7 @@ def test_ask_stores_a_trace_that_traces_list_and_show_read(deskmate_home: Path, 
     assert [c["name"] for c in root["children"]] == [t["node"] for t in answer["trace"]]
     assert {"check_input", "classify", "cache", "retrieve", "draft", "agent", "finish"} <= set(children)
     assert children["retrieve"]["attributes"]["candidates"][0]["path"].endswith("backup.md")
-    assert all(c["duration_ms"] >= 0 for c in root["children"])
+    assert all(isinstance(c["duration_ms"], float) for c in root["children"])  # timed, not left empty
 
     listed = deskmate(deskmate_home, "traces", "list", "--json")
     assert [t["id"] for t in json.loads(listed.stdout)] == [trace_id]

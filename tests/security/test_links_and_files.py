@@ -95,7 +95,7 @@ def test_link_loops_end(tmp_path: Path, make_index, fake_embedder) -> None:  # t
 
 
 def test_index_status_prints_the_skipped_links(index, tree, capsys) -> None:  # type: ignore[no-untyped-def]
-    _print_status(index.status(), as_json=False)
+    _print_status(index.status_report(), as_json=False)
     printed = capsys.readouterr().out
     assert "3 links skipped" in printed
     assert f"{tree['docs'] / 'x.txt'}: {OUTSIDE}" in printed.replace("\n", "")

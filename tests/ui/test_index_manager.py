@@ -34,7 +34,7 @@ def test_a_folder_added_in_the_app_is_indexed_right_away(qtbot, backend: Backend
     with qtbot.waitSignal(w.sync_finished, timeout=LONG) as finished:
         w.add_roots([docs])  # no Sync now pressed
     assert "2 added" in finished.args[0]
-    assert backend.session().index.status()["files"] == 2
+    assert backend.session().index.status_report().files == 2
     with qtbot.waitSignal(w.sync_finished, timeout=LONG):
         w.add_roots([docs.parent / "nowhere", docs.parent])  # one bad path, one good: the good one is indexed
     assert "nowhere" in w.error_text  # and the bad one stays explained while the sync runs and after
@@ -124,14 +124,14 @@ def test_sync_moves_each_roots_own_bar_and_ends_with_the_index_counts(qtbot, wid
         assert mine[-1][1] == "optimize"
         assert widget.roots_view.progress_bar(str(folder.resolve())) is None  # gone once the root is done
 
-    status = backend.session().index.status()
-    assert status["files"] == 5 and status["failed"] == 0
-    assert widget.counts_label.text() == f"5 files, {status['chunks']} chunks, 0 failed"
-    for row, root in enumerate(status["roots"]):
-        assert cell(widget.roots, row, RootsTableModel.FILES) == str(root["files"])
+    status = backend.session().index.status_report()
+    assert status.files == 5 and status.failed == 0
+    assert widget.counts_label.text() == f"5 files, {status.chunks} chunks, 0 failed"
+    for row, root in enumerate(status.roots):
+        assert cell(widget.roots, row, RootsTableModel.FILES) == str(root.files)
         assert cell(widget.roots, row, RootsTableModel.STATE).startswith("synced: ")
     assert widget.last_sync_label.text() == "just now"
-    emb = status["embedder"]
+    emb = status.embedder
     assert widget.embedder_label.text() == f"{emb['model']} ({emb['recipe']}, {emb['dims']} dims)"
     assert widget.rebuilding_label.isHidden()
 
@@ -160,7 +160,7 @@ def test_a_broken_file_is_listed_with_its_reason_until_it_is_repaired(qtbot, wid
     widget.failures_view.clearSelection()  # nothing selected: retry every failed file
     sync(qtbot, widget, widget.retry_failed)
     assert widget.failures.rowCount() == 0 and not widget.retry_button.isEnabled()
-    assert backend.session().index.status()["files"] == 3
+    assert backend.session().index.status_report().files == 3
     assert widget.counts_label.text().startswith("3 files,") and widget.counts_label.text().endswith(", 0 failed")
 
 
@@ -186,8 +186,8 @@ def test_remove_asks_first_and_keeps_the_files_on_disk(qtbot, widget: IndexManag
         qtbot.keyClick(widget.roots_view, Qt.Key.Key_Delete)  # the Delete key asks too; Yes this time
     assert len(asked) == 2
     assert widget.roots.rowCount() == 0 and backend.session().index.roots() == []
-    status = backend.session().index.status()
-    assert status["files"] == 0 and status["chunks"] == 0
+    status = backend.session().index.status_report()
+    assert status.files == 0 and status.chunks == 0
     assert widget.counts_label.text() == "0 files, 0 chunks, 0 failed"
     assert sorted(p.name for p in docs.iterdir()) == ["backup.md", "passport.md"]
     assert "untouched" in widget.message.text()

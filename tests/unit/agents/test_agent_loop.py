@@ -8,37 +8,17 @@ import pytest
 
 from agents.conversations.checkpoints import open_checkpointer
 from agents.graph import GraphDeps, build_graph
-from agents.providers.fake import FakeChatModel
-from agents.providers.limits import Limits
 from agents.providers.registry import ModelRegistry
-from agents.providers.spec import ModelSpec
 from agents.routing import only
-from agents.runner import ApprovalNeeded, Runner, TurnDone
+from agents.runner import ApprovalNeeded, Runner
 from agents.toolset import ToolContext, build_tools
-from tests.unit.agents.test_graph import DOCS, retrieve
-
-
-@pytest.fixture
-def registry() -> ModelRegistry:
-    return ModelRegistry([ModelSpec(name="fake/m", kind="fake")], Limits(retries=0))
-
-
-def fake(registry: ModelRegistry) -> FakeChatModel:
-    inner = registry.chat_model("fake/m").inner
-    assert isinstance(inner, FakeChatModel)
-    return inner
+from tests.unit.agents.helpers import DOCS, fake, final, retrieve
 
 
 def graph_for(registry: ModelRegistry, tmp_path: Path, **ctx: object):  # type: ignore[no-untyped-def]
     tools = build_tools(ToolContext(search=retrieve, **ctx))  # type: ignore[arg-type]
     return build_graph(GraphDeps(retrieve, only(lambda: registry.chat_model("fake/m")), tools=tools, max_steps=3),
                        open_checkpointer(tmp_path / "t.sqlite3"))
-
-
-def final(events: list[object]) -> TurnDone:
-    done = [e for e in events if isinstance(e, TurnDone)]
-    assert len(done) == 1
-    return done[0]
 
 
 def test_a_tool_result_goes_back_to_the_model_and_grounds_its_answer(registry: ModelRegistry,

@@ -18,8 +18,7 @@ from agents.toolset import ToolContext, build_tools
 from app.cli import build_parser, commands
 from app.settings import load_settings
 from tests.fakes import FakeEmbedder
-from tests.unit.agents.test_agent_loop import fake, registry  # noqa: F401 - the fixture
-from tests.unit.agents.test_graph import retrieve
+from tests.unit.agents.helpers import fake, retrieve
 from tools.memory import MemoryStore
 
 
@@ -68,7 +67,7 @@ def test_the_entry_of_a_tool_call_is_found_by_its_id(tmp_path: Path) -> None:
     assert log.decided("call_3") is None
 
 
-def _turn(registry, tmp_path: Path, calls: list[tuple[str, dict[str, Any]]], policies: dict[str, Any],  # noqa: F811
+def _turn(registry, tmp_path: Path, calls: list[tuple[str, dict[str, Any]]], policies: dict[str, Any],
           approve: Any = None) -> list[object]:
     for name, args in calls:
         fake(registry).enqueue_tool_call(name, args)
@@ -88,7 +87,7 @@ def _turn(registry, tmp_path: Path, calls: list[tuple[str, dict[str, Any]]], pol
     ("ask", None, ("denied", "policy", "no one was there to approve it")),
     ("never", lambda request: True, ("refused", "policy", "the policy for write_note is never")),
 ])
-def test_each_decision_is_one_line(registry, tmp_path: Path, policy: str, approve: Any,  # noqa: F811
+def test_each_decision_is_one_line(registry, tmp_path: Path, policy: str, approve: Any,
                                    expected: tuple[str, str, str]) -> None:
     _turn(registry, tmp_path, [("write_note", {"title": "Fee", "text": "95 euros"})], {"write_note": policy}, approve)
     (entry,) = lines(tmp_path / "audit.jsonl")
@@ -97,7 +96,7 @@ def test_each_decision_is_one_line(registry, tmp_path: Path, policy: str, approv
                                                                     {"title": "Fee", "text": "95 euros"})
 
 
-def test_reads_run_without_asking_and_leave_no_line_while_writes_ask_by_default(registry,  # noqa: F811
+def test_reads_run_without_asking_and_leave_no_line_while_writes_ask_by_default(registry,
                                                                                 tmp_path: Path) -> None:
     events = _turn(registry, tmp_path, [("calculator", {"expression": "2 + 2"}), ("recall", {"query": "fee"}),
                                         ("search_files", {"query": "fee"}), ("remember", {"fact": "fee is 95"}),

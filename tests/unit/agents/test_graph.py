@@ -10,41 +10,20 @@ from agents.conversations.checkpoints import open_checkpointer
 from agents.graph import GraphDeps, build_graph
 from agents.grounding import unusable
 from agents.providers.errors import ModelNotInstalled, ProviderUnreachable
-from agents.providers.fake import FakeChatModel
 from agents.providers.limits import Limits
 from agents.providers.registry import ModelRegistry
 from agents.providers.spec import ModelSpec
 from agents.routing import no_models, only
 from agents.runner import Degraded, DraftAnswer, Runner, TokenDelta, TurnDone
+from tests.unit.agents.helpers import fake, hit, retrieve  # noqa: F401 - hit: imported from here by tests/security
 from tools.errors import IndexBusy, IndexDamagedError
 from tools.index.search import SearchHit
-
-FEE = ("Renewing a passport takes about three weeks.\nYou need the old passport and two photos.\n"
-       "The fee is 95 euros, paid at the counter.")
-
-
-def hit(path: str, text: str) -> SearchHit:
-    return SearchHit(path=path, title=None, heading=None, page=None, line_start=1, line_end=text.count("\n") + 1,
-                     char_start=0, char_end=len(text), file_type="md", snippet=text[:50], text=text, score=1.0,
-                     chunk_hash=f"h{abs(hash(path))}", exact_match=False)
-
-
-DOCS = [hit("/docs/passport.md", FEE), hit("/docs/backup.md", "Backups run every night and are kept for thirty days.")]
-
-
-def retrieve(question: str, k: int) -> list[SearchHit]:
-    return DOCS[:k]
 
 
 @pytest.fixture
 def registry() -> ModelRegistry:
+    """The shared fake model (tests/unit/conftest.py) with a short first-token timeout, for the "timeout" case."""
     return ModelRegistry([ModelSpec(name="fake/m", kind="fake")], Limits(retries=0, first_token_timeout_s=0.3))
-
-
-def fake(registry: ModelRegistry) -> FakeChatModel:
-    inner = registry.chat_model("fake/m").inner
-    assert isinstance(inner, FakeChatModel)
-    return inner
 
 
 def run(registry: ModelRegistry | None, question: str, tmp_path: Path, thread: str | None = None,
@@ -206,7 +185,6 @@ def test_every_node_emits_a_trace_event(registry: ModelRegistry, tmp_path: Path)
     assert traces["agent"].details["model"] == "fake/m" and traces["agent"].details["usage"]["input_tokens"] > 0
     assert traces["agent"].details["prompt"] == "answer_from_sources@2"
     assert traces["ground"].details["mode"] == "llm"
-    assert all(t.duration_ms >= 0 for t in traces.values())
 
 
 @pytest.mark.parametrize(

@@ -13,15 +13,13 @@ import pytest
 from agents.conversations.checkpoints import open_checkpointer
 from agents.graph import GraphDeps, build_graph
 from agents.guard.guards import scan
-from agents.providers.fake import FakeChatModel
-from agents.providers.limits import Limits
 from agents.providers.registry import ModelRegistry
-from agents.providers.spec import ModelSpec
 from agents.routing import no_models, only
 from agents.runner import ApprovalNeeded, Runner, TurnDone
 from agents.runner import Warning as SuspiciousText
 from agents.toolset import ToolContext, build_tools
 from tests.support.injection import ANSWERSET, HIDDEN_ONLY, PDF_NAME, QUESTIONS, build_corpus
+from tests.unit.agents.helpers import fake
 from tools.index.config import IndexOptions
 from tools.index.knowledge import KnowledgeIndex
 from tools.index.search import SearchHit, search
@@ -40,17 +38,6 @@ def corpus(tmp_path_factory: pytest.TempPathFactory, onnx_embedder) -> Iterator[
     assert report.failed == 0
     yield index, folder.resolve()
     index.close()
-
-
-@pytest.fixture
-def registry() -> ModelRegistry:
-    return ModelRegistry([ModelSpec(name="fake/m", kind="fake")], Limits(retries=0))
-
-
-def fake(registry: ModelRegistry) -> FakeChatModel:
-    inner = registry.chat_model("fake/m").inner
-    assert isinstance(inner, FakeChatModel)
-    return inner
 
 
 class Turn:

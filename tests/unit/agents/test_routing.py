@@ -7,13 +7,12 @@ import pytest
 from agents.conversations.checkpoints import open_checkpointer
 from agents.graph import GraphDeps, build_graph
 from agents.providers.errors import ProviderTimeout, ProviderUnreachable
-from agents.providers.fake import FakeChatModel
 from agents.providers.limits import Limits
 from agents.providers.registry import ModelRegistry
 from agents.providers.spec import ModelSpec
 from agents.routing import ModelRouter, difficulty
 from agents.runner import Runner, TurnDone
-from tests.unit.agents.test_graph import retrieve
+from tests.unit.agents.helpers import fake, retrieve
 from tools.errors import ConfigError
 
 
@@ -31,12 +30,6 @@ def registry() -> ModelRegistry:
     specs = [ModelSpec(name=n, kind="fake", size=s) for n, s in (("fake/small", "small"), ("fake/large", "large"),
                                                                  ("fake/spare", "medium"))]
     return ModelRegistry(specs, Limits(retries=0))
-
-
-def fake(registry: ModelRegistry, name: str) -> FakeChatModel:
-    inner = registry.chat_model(name).inner
-    assert isinstance(inner, FakeChatModel)
-    return inner
 
 
 def test_simple_requests_go_small_first_and_hard_ones_large_first(registry: ModelRegistry) -> None:

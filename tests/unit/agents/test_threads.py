@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, TypedDict
@@ -63,14 +62,25 @@ def saver(db: Path) -> Iterator[SqliteSaver]:
     saver.conn.close()
 
 
+class Clock:
+    """A fake clock: each reading is one second after the last, starting past any real checkpoint's time (a
+    thread's time is the later of its checkpoint's and its last turn's)."""
+
+    def __init__(self, start: float = 4_000_000_000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        self.now += 1.0
+        return self.now
+
+
 @pytest.fixture
 def store(saver: SqliteSaver) -> ThreadStore:
-    store = ThreadStore(saver)
+    store = ThreadStore(saver, clock=Clock())
     graph = build(saver)
-    ask(graph, store, "a", LONG)
-    ask(graph, store, "a", "What documents do I need?")
-    time.sleep(0.01)
-    ask(graph, store, "b", "When do backups run?")
+    ask(graph, store, "a", LONG)  # a at 4_000_000_001
+    ask(graph, store, "a", "What documents do I need?")  # a at 4_000_000_002
+    ask(graph, store, "b", "When do backups run?")  # b at 4_000_000_003
     return store
 
 
@@ -83,7 +93,7 @@ def test_list_is_newest_first_with_default_titles(store: ThreadStore) -> None:
     assert a.turns == 2
     assert a.title == default_title(LONG) and len(a.title) <= 60 and a.title.endswith("…")
     assert LONG.startswith(a.title[:-1])
-    assert b.updated >= a.updated > 0
+    assert (b.updated, a.updated) == (4_000_000_003.0, 4_000_000_002.0)
 
 
 def test_messages_pairs_questions_with_answers(store: ThreadStore) -> None:
@@ -138,7 +148,7 @@ def test_export_markdown(store: ThreadStore) -> None:
 def test_export_json(store: ThreadStore) -> None:
     data = store.export_json("b")
     assert data["version"] == 1 and data["thread_id"] == "b" and data["title"] == "When do backups run?"
-    assert isinstance(data["created"], str) and isinstance(data["updated"], str)
+    assert (data["created"], data["updated"]) == ("2096-10-02T07:06:43+00:00", "2096-10-02T07:06:43+00:00")
     assert data["turns"] == [{"question": "When do backups run?", "answer": "Answer to: When do backups run?",
                               "mode": "fallback", "citations": [CITE]}]
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -12,26 +14,18 @@ import pytest
 from agents.citations import Citation
 from agents.conversations.checkpoints import open_checkpointer
 from agents.graph import GraphDeps, build_graph
-from agents.observability.telemetry import TraceEvent
+from agents.observability.telemetry import TraceEvent, with_first_token
 from agents.observability.traces import TraceNotFound, TraceStore
-from agents.providers.fake import FakeChatModel
-from agents.providers.limits import Limits
 from agents.providers.outbound import SentPayload
 from agents.providers.registry import ModelRegistry
-from agents.providers.spec import ModelSpec
 from agents.routing import only
 from agents.runner import ApprovalNeeded, Runner, TurnDone
 from agents.toolset import ToolContext, build_tools
-from tests.unit.agents.test_graph import DOCS, retrieve
+from tests.unit.agents.helpers import DOCS, fake, final, retrieve
 from tools.errors import ConfigError
 
 KEY = "sk-test-" + "q1W2e3R4t5" * 4
 NODES = ["check_input", "classify", "cache", "retrieve", "draft", "agent", "ground", "finish"]
-
-
-@pytest.fixture
-def registry() -> ModelRegistry:
-    return ModelRegistry([ModelSpec(name="fake/m", kind="fake")], Limits(retries=0))
 
 
 @pytest.fixture
@@ -41,23 +35,11 @@ def store(tmp_path: Path) -> Iterator[TraceStore]:
     traces.close()
 
 
-def fake(registry: ModelRegistry) -> FakeChatModel:
-    inner = registry.chat_model("fake/m").inner
-    assert isinstance(inner, FakeChatModel)
-    return inner
-
-
 def runner(registry: ModelRegistry, store: TraceStore, tmp_path: Path, **ctx: object) -> Runner:
     tools = build_tools(ToolContext(search=retrieve, **ctx)) if ctx else ()  # type: ignore[arg-type]
     graph = build_graph(GraphDeps(retrieve, only(lambda: registry.chat_model("fake/m")), tools=tools),
                         open_checkpointer(tmp_path / "t.sqlite3"))
     return Runner(graph, recorder=lambda q, done, traces: store.record(q, done, traces, provider="fake"))
-
-
-def turn(events: list[object]) -> TurnDone:
-    done = [e for e in events if isinstance(e, TurnDone)]
-    assert len(done) == 1
-    return done[0]
 
 
 def made_turn(question: str = "How much is the fee?", *, answer: str = "95 euros [1].", mode: str = "llm",
@@ -82,7 +64,7 @@ def events(started: float, score: float = 0.8) -> list[TraceEvent]:
 def test_a_model_turn_is_stored_as_a_span_tree_with_its_id_on_the_turn(registry: ModelRegistry, store: TraceStore,
                                                                        tmp_path: Path) -> None:
     fake(registry).enqueue("The fee is 95 euros, paid at the counter [1].")
-    done = turn(list(runner(registry, store, tmp_path).ask("How much is the passport fee?")))
+    done = final(list(runner(registry, store, tmp_path).ask("How much is the passport fee?")))
     assert done.mode == "llm" and done.trace_id is not None
     assert done.as_dict()["trace_id"] == done.trace_id
     trace = store.get(done.trace_id)
@@ -93,13 +75,20 @@ def test_a_model_turn_is_stored_as_a_span_tree_with_its_id_on_the_turn(registry:
     assert [c["path"] for c in spans["retrieve"].attributes["candidates"]] == [d.path for d in DOCS]
     agent = spans["agent"].attributes
     assert agent["model"] == "fake/m" and agent["tokens_in"] > 0 and agent["tokens_out"] == 10  # words
-    assert agent["ttft_ms"] >= 0
     summary = trace.summary
     assert (summary.mode, summary.model, summary.provider) == ("llm", "fake/m", "fake")
     assert (summary.prompt_id, summary.prompt_version) == ("answer_from_sources", "2")
-    assert summary.tokens_out == 10 and summary.ttft_ms is not None and summary.top_score == 1.0
+    assert summary.tokens_out == 10 and summary.top_score == 1.0
+    # the turn's time to first token: the agent step's start within the turn plus that step's own time to it
+    assert summary.ttft_ms == round((spans["agent"].started - trace.root.started) * 1000 + agent["ttft_ms"], 1)
     assert trace.root.attributes["answer"] == done.answer
     assert [s.id for s in store.list()] == [done.trace_id]
+
+
+def test_time_to_first_token_is_counted_from_the_model_steps_start() -> None:
+    step = TraceEvent("agent", 1000.0, 60.0, {"model": "fake/m"})
+    assert with_first_token(step, 1000.025).details == {"model": "fake/m", "ttft_ms": 25.0}
+    assert with_first_token(step, 999.5).details["ttft_ms"] == 0.0  # a clock stepped back never gives a negative
 
 
 def test_tool_rounds_become_spans_with_arguments_result_size_and_approval(registry: ModelRegistry, store: TraceStore,
@@ -111,7 +100,7 @@ def test_tool_rounds_become_spans_with_arguments_result_size_and_approval(regist
         return True
 
     run = runner(registry, store, tmp_path, notes_dir=tmp_path / "notes")
-    done = turn(list(run.ask("Save a note about the passport fee", approve=approve)))
+    done = final(list(run.ask("Save a note about the passport fee", approve=approve)))
     assert done.trace_id is not None
     spans = store.get(done.trace_id).root.children
     tools = [s for s in spans if s.name == "tools"]
@@ -179,9 +168,9 @@ def test_old_turns_and_turns_beyond_the_limit_are_pruned(tmp_path: Path) -> None
     assert [s.id for s in store.list()] == ids[:1:-1]
     with pytest.raises(TraceNotFound):
         store.get(ids[0])
-    spans = store._db.execute("SELECT COUNT(DISTINCT turn_id) FROM spans").fetchone()[0]
-    assert spans == 3
     store.close()
+    with closing(sqlite3.connect(tmp_path / "traces.sqlite3")) as db:  # the file itself: no orphaned spans left
+        assert db.execute("SELECT COUNT(DISTINCT turn_id) FROM spans").fetchone()[0] == 3
 
 
 def test_feedback_is_stored_and_validated(store: TraceStore) -> None:
@@ -232,5 +221,5 @@ def test_a_failing_store_costs_the_turn_its_trace_not_its_answer(registry: Model
     store = TraceStore(tmp_path / "traces.sqlite3")
     store.close()  # every write now fails
     fake(registry).enqueue("The fee is 95 euros, paid at the counter [1].")
-    done = turn(list(runner(registry, store, tmp_path).ask("How much is the passport fee?")))
+    done = final(list(runner(registry, store, tmp_path).ask("How much is the passport fee?")))
     assert done.mode == "llm" and done.trace_id is None

@@ -2,21 +2,13 @@ from __future__ import annotations
 
 from agents.citations import Citation, cite, quote_occurs, verify
 from agents.workflows import extractive_answer, extractive_summary, file_list
-from tools.index.search import SearchHit
-
-
-def hit(path: str, text: str, *, line_start: int | None = 1, page: int | None = None, score: float = 1.0) -> SearchHit:
-    lines = text.count("\n")
-    return SearchHit(path=path, title=None, heading="Guide", page=page, line_start=line_start,
-                     line_end=None if line_start is None else line_start + lines, char_start=0, char_end=len(text),
-                     file_type="md", snippet=text[:60], text=text, score=score, chunk_hash=f"h-{path}",
-                     exact_match=False)
-
+from tests.unit.agents.helpers import hit
 
 PASSPORT = hit("/docs/passport.md",
                "Renewing a passport takes about three weeks.\nYou need the old passport and two photos.\n"
-               "The fee is 95 euros, paid at the counter.", line_start=10)
-BACKUP = hit("/docs/backup.md", "Backups run every night at two o'clock.\nThey are kept for thirty days.", score=0.5)
+               "The fee is 95 euros, paid at the counter.", heading="Guide", line_start=10)
+BACKUP = hit("/docs/backup.md", "Backups run every night at two o'clock.\nThey are kept for thirty days.",
+             heading="Guide", score=0.5)
 
 
 def test_extractive_answer_quotes_the_best_sentences_with_exact_lines() -> None:
@@ -38,7 +30,8 @@ def test_extractive_answer_with_no_hits() -> None:
 
 
 def test_file_list_has_one_line_per_file_in_rank_order() -> None:
-    second = hit("/docs/passport.md", "Passport photos must be recent and in colour.", line_start=30)
+    second = hit("/docs/passport.md", "Passport photos must be recent and in colour.", heading="Guide",
+                 line_start=30)
     answer = file_list("passport", [PASSPORT, second, BACKUP])
     assert [c.path for c in answer.citations] == ["/docs/passport.md", "/docs/backup.md"]
     assert answer.text.splitlines()[1].startswith("1. /docs/passport.md:10")
@@ -46,7 +39,7 @@ def test_file_list_has_one_line_per_file_in_rank_order() -> None:
 
 def test_extractive_summary_keeps_reading_order_and_cites_each_sentence() -> None:
     chunks = [PASSPORT, hit("/docs/passport.md", "Passport renewal forms are online.\nPassport offices close at four.",
-                            line_start=20)]
+                            heading="Guide", line_start=20)]
     answer = extractive_summary("/docs/passport.md", chunks, max_sentences=3)
     assert len(answer.citations) == 3
     lines = [c.line_start or 0 for c in answer.citations]

@@ -9,14 +9,11 @@ import pytest
 
 from agents.conversations.checkpoints import open_checkpointer
 from agents.graph import GraphDeps, build_graph
-from agents.providers.fake import FakeChatModel
-from agents.providers.limits import Limits
 from agents.providers.registry import ModelRegistry
-from agents.providers.spec import ModelSpec
 from agents.routing import only
 from agents.runner import ApprovalNeeded, Runner
 from agents.toolset import ToolContext, build_tools
-from tests.unit.agents.test_graph import retrieve
+from tests.unit.agents.helpers import fake, retrieve
 from tools import files
 from tools.errors import ToolInputError
 from tools.sandbox import confine, open_inside, real_target
@@ -135,16 +132,10 @@ def test_write_note_refuses_nul_bytes(tmp_path: Path) -> None:
 # -- open_path, as the model calls it --------------------------------------------------------------------------
 
 
-@pytest.fixture
-def registry() -> ModelRegistry:
-    return ModelRegistry([ModelSpec(name="fake/m", kind="fake")], Limits(retries=0))
-
-
 def _open(registry: ModelRegistry, tmp_path: Path, index: object, target: str, policy: str = "always",
           approve: object = None) -> tuple[list[str], str, list[ApprovalNeeded]]:
     """The model calls open_path(target); returns what was opened, what the model was told, and what was asked."""
-    model = registry.chat_model("fake/m").inner
-    assert isinstance(model, FakeChatModel)
+    model = fake(registry)
     model.enqueue_tool_call("open_path", {"target": target})
     model.enqueue("The fee is 95 euros, paid at the counter [1].")
     opened: list[str] = []
