@@ -72,13 +72,21 @@ class _Gate:
         self.ctx = ctx
         self.log = AuditLog(ctx.audit_log) if ctx.audit_log is not None else None
         self._decided: dict[str, Decision] = {}  # tool call id -> decision: the ledger, also without an audit log
+        # Call ids already looked for on disk and not found: only this gate writes them after that, into _decided,
+        # so approve() and record() of one call read the audit log once, not twice.
+        self._not_on_disk: set[str] = set()
         self._lock = threading.Lock()  # the calls of one step run side by side
 
     def _prior(self, call: str) -> Decision | None:
         if call in self._decided:
             return self._decided[call]
-        entry = self.log.decided(call) if self.log is not None else None  # after a restart: what is on disk
-        return entry.decision if entry is not None else None
+        if call in self._not_on_disk or self.log is None:
+            return None
+        entry = self.log.decided(call)  # after a restart: what is on disk
+        if entry is None:
+            self._not_on_disk.add(call)
+            return None
+        return entry.decision
 
     @staticmethod
     def _repeat(tool: str, call: str, decision: Decision) -> ToolMessage:
