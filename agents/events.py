@@ -15,7 +15,12 @@ from typing import Any, Literal
 from agents.citations import Citation
 from agents.observability.telemetry import TraceEvent
 
-Mode = Literal["llm", "fallback", "cache"]  # the model's answer, a deterministic one, or a cached model answer
+# The model's answer from the files, a deterministic extract, a cached model answer, the model alone (not from the
+# user's files), or a computed answer (arithmetic, units, dates, memory, counts over the index).
+Mode = Literal["llm", "fallback", "cache", "general", "exact"]
+# Which way the turn went: the user's files, the model alone, a computation, the memory, the index's own catalogue,
+# a whole document, or an action on selected text.
+Route = Literal["files", "general", "exact", "memory", "inventory", "document", "action"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +30,15 @@ class DraftAnswer:
     text: str
     citations: list[Citation]
     workflow: str
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """Slow work under way (a whole document read part by part): ``done`` of ``total`` steps."""
+
+    done: int
+    total: int
+    what: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +135,11 @@ class TurnDone:
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
     trace_id: str | None = None  # the stored trace of this turn (`deskmate traces show ID`), when traces are kept
     warnings: list[Warning] = field(default_factory=list)
+    route: str = "files"
+    route_reason: str = ""  # one sentence: why the turn went this way
+    query: str | None = None  # the standalone search query, when it differs from the question
+    scope: dict[str, Any] | None = None  # the thread's scope (tools/index/scope.py), when it has one
+    action: str | None = None  # the preset's id for an action on selected text (its version is in ``prompt``)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -129,7 +148,8 @@ class TurnDone:
             "grounded": self.grounded, "intent": self.intent, "latency_ms": self.latency_ms,
             "draft_ms": self.draft_ms, "usage": self.usage, "tool_calls": self.tool_calls,
             "citations": [c.as_dict() for c in self.citations], "trace_id": self.trace_id,
-            "warnings": [w.as_dict() for w in self.warnings],
+            "warnings": [w.as_dict() for w in self.warnings], "route": self.route,
+            "route_reason": self.route_reason, "query": self.query, "scope": self.scope, "action": self.action,
         }
 
 
@@ -145,5 +165,5 @@ class Trace:
     event: TraceEvent
 
 
-Event = (DraftAnswer | TokenDelta | ToolStarted | ToolFinished | ApprovalNeeded | Degraded | CitationEvent | TurnDone
-         | TurnFailed | Trace | Warning)
+Event = (DraftAnswer | Progress | TokenDelta | ToolStarted | ToolFinished | ApprovalNeeded | Degraded | CitationEvent
+         | TurnDone | TurnFailed | Trace | Warning)

@@ -1,4 +1,9 @@
-"""The ask graph: input check -> intent -> retrieval -> deterministic draft -> model answer (when one works) -> finish.
+"""The ask graph: input check, intent and route, follow-up made standalone, retrieval, draft, model, finish.
+
+The route (agents/route.py) says which way a turn goes: the user's files, the model alone ("general", never cited),
+an exact computation, the memory, the index's catalogue, a whole document (map-reduce over its parts), or an action on
+selected text (agents/presets.py). Each model call gets the thread's earlier turns within a token budget
+(agents/openings.py).
 
 ``build_graph`` receives its parts (``GraphDeps``: retrieval, the models to try, a checkpointer); no node constructs
 a model. The nodes live in agents/nodes.py, the state in agents/state.py. The deterministic draft is computed for every
@@ -37,9 +42,10 @@ AskGraph = CompiledStateGraph[AskState, None, AskState, AskState]
 R = TypeVar("R")
 
 _NODES: tuple[tuple[str, Callable[[AskState, GraphDeps], AskState]], ...] = (
-    ("check_input", nodes.check_input), ("classify", nodes.classify), ("cache", nodes.cache_lookup),
-    ("retrieve", nodes.retrieve), ("draft", nodes.draft), ("agent", nodes.agent), ("screen", nodes.screen_tools),
-    ("ground", nodes.ground), ("finish", nodes.finish),
+    ("check_input", nodes.check_input), ("classify", nodes.classify), ("followup", nodes.followup),
+    ("cache", nodes.cache_lookup), ("retrieve", nodes.retrieve), ("draft", nodes.draft), ("agent", nodes.agent),
+    ("document", nodes.document), ("screen", nodes.screen_tools), ("ground", nodes.ground),
+    ("finish", nodes.finish),
 )
 
 
@@ -58,11 +64,13 @@ def build_graph(deps: GraphDeps, checkpointer: Checkpointer = None) -> AskGraph:
     graph.add_edge(START, "check_input")
     graph.add_conditional_edges("check_input", lambda s: "finish" if s.get("answer") else "classify",
                                 ["classify", "finish"])
-    graph.add_edge("classify", "cache")
+    graph.add_edge("classify", "followup")
+    graph.add_edge("followup", "cache")
     graph.add_conditional_edges("cache", lambda s: "finish" if s.get("cache_hit") else "retrieve",
                                 ["retrieve", "finish"])
     graph.add_edge("retrieve", "draft")
-    graph.add_conditional_edges("draft", bound(nodes.needs_model), ["agent", "finish"])
+    graph.add_conditional_edges("draft", bound(nodes.needs_model), ["agent", "document", "finish"])
+    graph.add_edge("document", "finish")
     graph.add_conditional_edges("agent", bound(nodes.after_agent), ["agent", "tools", "ground", "finish"])
     graph.add_edge("tools", "screen")
     graph.add_conditional_edges("screen", bound(nodes.after_screen), ["tools", "agent"])

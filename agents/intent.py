@@ -9,14 +9,37 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
 import numpy as np
+
+from tools import calc, clock
 
 Intent = Literal["search", "summarize", "calculate", "datetime", "remember", "recall", "forget", "question", "chat"]
 Embed = Callable[[Sequence[str]], np.ndarray]  # texts -> L2-normalised rows
 
-_RULES: tuple[tuple[Intent, re.Pattern[str]], ...] = (
+
+class _Rule(Protocol):
+    """A rule matches a request when ``search`` returns something true (a compiled pattern is one)."""
+
+    def search(self, text: str, /) -> object: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _ToolReads:
+    """A rule that asks the tool itself whether it reads the request, instead of a pattern that looks like it.
+
+    "what is 17 times 23" and "what is the warranty on the pump" share their first words; only the calculator's
+    own parser tells them apart.
+    """
+
+    reads: Callable[[str], bool]
+
+    def search(self, text: str, /) -> bool:
+        return self.reads(text)
+
+
+_RULES: tuple[tuple[Intent, _Rule], ...] = (
     ("forget", re.compile(r"^\s*(please\s+)?forget\b", re.I)),
     ("remember", re.compile(r"^\s*(please\s+)?(remember|note|keep in mind)\b(?!.*\?\s*$)", re.I)),
     ("recall", re.compile(r"\b(what do you (remember|know) about me|what did i (tell|ask) you to remember|"
@@ -29,9 +52,13 @@ _RULES: tuple[tuple[Intent, re.Pattern[str]], ...] = (
     ("datetime", re.compile(r"\b(what time is it|current time|today'?s date|what (day|date) is (it|today)|"
                             r"days? (until|between|from|after|before)|weeks? (from|after|before)|"
                             r"day of the week)\b", re.I)),
-    ("calculate", re.compile(r"^\s*(what is |calculate |compute )?[-+(]?\s*\d[\d,.\s]*"
-                             r"([-+*/x^%]|\bpercent\b|\bof\b|\bin\b|\bto\b)", re.I)),
-    ("calculate", re.compile(r"\b(convert|how many \w+ (in|are in)|percent of|% of|square root)\b", re.I)),
+    ("datetime", _ToolReads(clock.understands)),  # "10 days ago", "what is 2026-12-01 + 3 weeks"
+    # Symbols are arithmetic even when the calculator will refuse them ("1/0"): its message says why.
+    ("calculate", re.compile(r"^\s*(what is |calculate |compute )?[-+(]?\s*\d[\d,.\s]*([-+*/x^%]|\bpercent\b)",
+                             re.I)),
+    ("calculate", re.compile(r"^\s*(please\s+)?convert\s+[-+]?\.?\d", re.I)),
+    # Words ("what is seventeen times 23", "a third of 90", "how many ounces in a kg"): only what the calculator reads.
+    ("calculate", _ToolReads(calc.understands)),
     ("chat", re.compile(r"^\s*(hi|hello|hey|thanks|thank you|good (morning|evening|afternoon))\b[\s!.]*$", re.I)),
 )
 

@@ -7,15 +7,17 @@ LangGraph's stream writer, and returns its update. ``GraphDeps`` holds what they
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from langchain_core.messages import (
     AIMessage,
     AIMessageChunk,
     AnyMessage,
+    BaseMessage,
     HumanMessage,
     RemoveMessage,
     SystemMessage,
@@ -26,39 +28,51 @@ from langgraph.config import get_stream_writer
 from langgraph.graph.message import REMOVE_ALL_MESSAGES
 from langgraph.types import Send, interrupt
 
-from agents import prompts, workflows
+from agents import documents, openings, prompts, route, workflows
 from agents.cache import SemanticCache, SourcesExist
 from agents.citations import verify
-from agents.events import DraftAnswer, TokenDelta, Warning
+from agents.conversations.followup import standalone
+from agents.conversations.history import turns_of
+from agents.events import DraftAnswer, Progress, Route, TokenDelta, Warning
 from agents.grounding import llm_citations, unusable
 from agents.guard import guards, screening
 from agents.intent import IntentClassifier
+from agents.presets import Presets, parse_command, without_model
 from agents.providers.errors import ProviderError
 from agents.routing import Models, no_models
 from agents.state import AskState, citation_rows, hit_rows, hits_of
 from agents.toolset import Policy, has_side_effects
 from tools.errors import DeskmateError
-from tools.index.search import SearchHit
+from tools.index.inventory import InventoryAnswer, inventory_question
+from tools.index.scope import Scope, mentions
+from tools.index.search import SearchFilters, SearchHit
 from tools.memory import MemoryStore
 
 log = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 4000
-SOURCES = 4
-SOURCE_CHARS = 600  # per source: keeps a typical prompt near 700 tokens, a first token in ~1-2 s on 2 CPU cores
+MAX_SELECTION_CHARS = 20_000  # about 3,000 words: more than a model call of an action can read
+SOURCES = openings.SOURCES
 RETRIEVE_K = 8
 ANSWER_TOKENS = 200
 MAX_STEPS = 4  # model calls per turn: tool rounds are bounded
 RECALL_MIN = 0.45  # a memory this close to the question goes into the model's prompt
 
-Retrieve = Callable[[str, int], list[SearchHit]]
+
+class Retrieve(Protocol):
+    """The ``k`` best chunks for a query, within ``filters`` (a thread's scope) when given."""
+
+    def __call__(self, query: str, k: int, /, filters: SearchFilters | None = None) -> list[SearchHit]: ...
+
+
+Inventory = Callable[[str, Scope | None], InventoryAnswer | None]
 
 
 @dataclass(frozen=True, slots=True)
 class GraphDeps:
     """The ask graph's parts; ``screen=None`` turns the injection guard off."""
 
-    retrieve: Retrieve
+    retrieve: Retrieve | Callable[[str, int], list[SearchHit]]
     models: Models = no_models
     classifier: IntentClassifier | None = None
     cancel: Callable[[], threading.Event | None] = lambda: None  # the turn's cancel event, read when a model streams
@@ -70,18 +84,15 @@ class GraphDeps:
     max_steps: int = MAX_STEPS
     consent: Policy = "ask"  # keeping a fact the user mentioned about themselves
     screen: screening.Screen | None = guards.scan
+    system_prompt: Callable[[], str] = lambda: ""  # the user's own (Settings), read each turn
+    presets: Callable[[], Presets] | None = None  # the actions on selected text (agents/presets.py)
+    inventory: Inventory | None = None  # counting and listing questions about the index, answered from its manifest
+    known_paths: Callable[[], list[str]] = list  # the indexed files, for @mentions and named documents
+    document: Callable[[str], list[SearchHit]] | None = None  # every chunk of one indexed file, in reading order
 
     @property
     def side_effects(self) -> frozenset[str]:
         return frozenset(t.name for t in self.tools if has_side_effects(t))
-
-
-def _sources_block(hits: list[SearchHit], flagged: frozenset[str] = frozenset()) -> str:
-    parts = []
-    for n, hit in enumerate(hits, 1):
-        text = hit.text if len(hit.text) <= SOURCE_CHARS else hit.text[:SOURCE_CHARS] + " ..."
-        parts.append(screening.source_block(n, hit, text, hit.chunk_hash in flagged))
-    return "\n\n".join(parts)
 
 
 def _warn(rows: screening.Warnings) -> None:
@@ -90,21 +101,111 @@ def _warn(rows: screening.Warnings) -> None:
         write(Warning.of(row))
 
 
+def _said(answer: str, route_: Route, reason: str, mode: str = "fallback") -> AskState:
+    """A turn answered before any retrieval or model: an empty request, a refused action."""
+    return {"answer": answer, "mode": mode, "fallback_reason": None, "citations": [], "grounded": True,  # type: ignore[typeddict-item]
+            "route": route_, "route_reason": reason, "hits": []}
+
+
 def check_input(state: AskState, deps: GraphDeps) -> AskState:
-    question = state.get("question", "").strip()
+    question = state.get("question", "").strip()[:MAX_QUESTION_CHARS]
+    action, arg, selection = state.get("action"), state.get("action_arg"), state.get("selection")
+    presets = deps.presets() if deps.presets is not None else None
+    if action is None and question.startswith("/") and presets is not None:
+        command = parse_command(question, presets)
+        if command is not None:  # "/translate de", "/summarise": an action on the selection or on the text after it
+            action, arg = command.preset.id, command.arg
+            selection = selection if selection and selection.strip() else command.text
+    user_system = deps.system_prompt()
+    fresh: AskState = {
+        "question": question, "answer": "", "fallback_reason": None, "model": None, "prompt": None, "usage": {},
+        "work": [RemoveMessage(id=REMOVE_ALL_MESSAGES)],  # type: ignore[list-item]  # add_messages clears on it
+        "steps": 0, "tool_calls": [], "model_index": 0, "failures": [], "retry": False, "agent_failed": False,
+        "warnings": [], "flagged": [], "facts": [], "hits": [], "citations": [], "query": question,
+        "query_reason": None, "turn_scope": state.get("scope"), "route": "files", "route_reason": "",
+        "relevance": None, "related": None, "action": None, "action_arg": None, "selection": None, "document": None,
+        "system_ref": openings.user_system_ref(user_system), "cache_hit": False,
+    }
+    if action is not None:
+        if presets is None:
+            return {**fresh, **_said("Actions on selected text are not available here.", "action", "no presets")}
+        try:
+            preset = presets.get(action)
+        except DeskmateError as exc:
+            return {**fresh, **_said(str(exc), "action", "unknown action")}
+        text = (selection or "").strip()
+        if not text:
+            return {**fresh, **_said(f"Select some text first, or write it after the command, for example: "
+                                     f"/{preset.word} {preset.default_arg or ''} your text".replace("  ", " "),
+                                     "action", "no text to act on")}
+        if len(text) > MAX_SELECTION_CHARS:
+            return {**fresh, **_said(f"The selected text is too long for an action ({len(text):,} characters; the "
+                                     f"limit is {MAX_SELECTION_CHARS:,}). Select a shorter part.",
+                                     "action", "selection too long")}
+        warnings: screening.Warnings = []
+        if deps.screen is not None and deps.screen(text).suspicious:  # screened like a document: fenced as data
+            warnings = screening.merge([], "the selected text", deps.screen(text).reasons)
+            _warn(warnings)
+        return {**fresh, "question": question or preset.title, "action": preset.id, "action_arg": arg,
+                "selection": text, "route": "action", "warnings": warnings, "intent": "question",
+                "route_reason": f"the {preset.title.lower()} action on the selected text"}
     if not question:
-        return {"answer": "Please ask a question.", "mode": "fallback", "fallback_reason": "empty question",
-                "citations": [], "grounded": True}
-    if len(question) > MAX_QUESTION_CHARS:
-        question = question[:MAX_QUESTION_CHARS]
-    return {"question": question, "answer": "", "fallback_reason": None, "model": None, "prompt": None, "usage": {},
-            "work": [RemoveMessage(id=REMOVE_ALL_MESSAGES)],  # type: ignore[list-item]  # add_messages clears on it
-            "steps": 0, "tool_calls": [], "model_index": 0, "failures": [], "retry": False, "agent_failed": False,
-            "warnings": [], "flagged": [], "facts": []}
+        return {**fresh, **_said("Please ask a question.", "files", "empty question"),
+                "fallback_reason": "empty question"}
+    if selection and selection.strip():  # a question about the selected text: the model answers it from that text
+        text = selection.strip()[:MAX_SELECTION_CHARS]
+        warnings = []
+        if deps.screen is not None and deps.screen(text).suspicious:
+            warnings = screening.merge([], "the selected text", deps.screen(text).reasons)
+            _warn(warnings)
+        return {**fresh, "selection": text, "route": "general", "intent": "question", "warnings": warnings,
+                "route_reason": "a question about the selected text"}
+    return fresh
+
+
+def _before_retrieval(question: str, intent: str, state: AskState, deps: GraphDeps) -> tuple[Route, str, str | None]:
+    """(route, why, the document a whole-document request reads) from the request alone."""
+    if intent in ("calculate", "datetime"):
+        return "exact", "arithmetic, units or dates: computed exactly", None
+    if intent in ("remember", "recall", "forget"):
+        return "memory", "a request about what Deskmate remembers", None
+    if deps.inventory is not None and inventory_question(question):
+        return "inventory", "a question about the index itself: counted from its catalogue", None
+    if deps.document is not None and documents.whole_document_request(question):
+        scope = Scope.of(state["turn_scope"]) if state.get("turn_scope") else None
+        path = scope.files[0] if scope is not None and len(scope.files) == 1 else \
+            documents.named_file(question, deps.known_paths())
+        if path:
+            return "document", f"a request about the whole of {path}", path
+    why = "small talk needs no files" if intent == "chat" else route.general_request(question)
+    if why:
+        return "general", why, None
+    return "files", "", None
 
 
 def classify(state: AskState, deps: GraphDeps) -> AskState:
-    return {"intent": (deps.classifier or IntentClassifier()).classify(state["question"]).intent}
+    if state.get("route") == "action" or state.get("selection") or state.get("answer"):
+        return {}
+    question = state["question"]
+    update: AskState = {}
+    if "@" in question:  # "@contract.pdf what are the deadlines": this turn reads that file only
+        files, rest = mentions(question, deps.known_paths())
+        if files:
+            scope = Scope.of(state["turn_scope"]) if state.get("turn_scope") else Scope()
+            update["turn_scope"] = scope.with_files(files).as_dict()
+            update["query"] = rest or question
+    state = {**state, **update}
+    intent = (deps.classifier or IntentClassifier()).classify(state["query"]).intent
+    chosen, why, path = _before_retrieval(state["query"], intent, state, deps)
+    return {**update, "intent": intent, "route": chosen, "route_reason": why, "document": path}
+
+
+def followup(state: AskState, deps: GraphDeps) -> AskState:
+    """A follow-up that leans on earlier turns ("and for it?") becomes a standalone query for retrieval."""
+    if state.get("route") != "files" or state.get("answer"):
+        return {}
+    made = standalone(state["query"], turns_of(state.get("messages") or []))
+    return {"query": made.query, "query_reason": made.reason} if made.changed else {}
 
 
 def _cached_model(question: str, deps: GraphDeps) -> str | None:
@@ -115,25 +216,58 @@ def _cached_model(question: str, deps: GraphDeps) -> str | None:
         return None
 
 
+def _prompt_ref(state: AskState, base: str) -> str:
+    system_ref = state.get("system_ref")
+    return f"{base}+{system_ref}" if system_ref else base
+
+
 def cache_lookup(state: AskState, deps: GraphDeps) -> AskState:
     cache = deps.cache
-    name = _cached_model(state["question"], deps) if cache is not None and state["intent"] == "question" else None
+    # Only a standalone question over the whole index: a follow-up's answer depends on the thread, a scoped one on
+    # the scope.
+    plain = state.get("route") == "files" and state.get("intent") == "question" and not state.get("query_reason") \
+        and not state.get("turn_scope") and not state.get("answer") and not state.get("fresh")
+    name = _cached_model(state["question"], deps) if cache is not None and plain else None
     if cache is None or name is None:
         return {"cache_hit": False}
-    hit = cache.lookup(state["question"], name, prompts.load("answer_from_sources").ref, deps.sources_exist)
+    ref = _prompt_ref(state, prompts.load("answer_from_sources").ref)
+    hit = cache.lookup(state["question"], name, ref, deps.sources_exist)
     if hit is None:
         return {"cache_hit": False}
     return {"cache_hit": True, "answer": hit.answer, "citations": hit.citations, "mode": "cache",
-            "model": hit.model, "prompt": hit.prompt, "grounded": True, "fallback_reason": None, "usage": {}}
+            "model": hit.model, "prompt": hit.prompt, "grounded": True, "fallback_reason": None, "usage": {},
+            "route_reason": "the same question was answered from the same sources before"}
+
+
+def _search(deps: GraphDeps, query: str, k: int, scope: Scope | None) -> list[SearchHit]:
+    if scope is None or scope.empty:
+        return deps.retrieve(query, k)
+    return deps.retrieve(query, k, filters=scope.filters())  # type: ignore[call-arg]
 
 
 def retrieve(state: AskState, deps: GraphDeps) -> AskState:
-    if state["intent"] not in ("question", "search", "summarize"):
+    if state.get("route") != "files" or state.get("answer") or \
+            state["intent"] not in ("question", "search", "summarize"):
         return {"hits": [], "retrieval_error": None}
+    scope = Scope.of(state["turn_scope"]) if state.get("turn_scope") else None
+    query = state.get("query") or state["question"]
     try:
-        hits = deps.retrieve(state["question"], RETRIEVE_K)
+        hits = _search(deps, query, RETRIEVE_K, scope)
     except DeskmateError as exc:  # a locked or damaged index: answer without documents, and say why
         return {"hits": [], "retrieval_error": str(exc)}
+    if state.get("query_reason") and len(hits) < RETRIEVE_K:  # a follow-up may use the previous turn's sources
+        seen = {hit.chunk_hash for hit in hits}
+        earlier = [h for h in hits_of({"hits": state.get("last_hits") or []}) if h.chunk_hash not in seen
+                   and (scope is None or scope.allows(h.path, file_type=h.file_type))]
+        hits = [*hits, *earlier][:RETRIEVE_K]
+    update: AskState = {"hits": hit_rows(hits), "retrieval_error": None}
+    if state["intent"] == "question":
+        score = route.relevance(query, hits[:SOURCES], deps.embed)
+        decision = route.after_retrieval(query, hits[:SOURCES], score)
+        update.update({"relevance": score, "related": decision.related, "route": decision.route,
+                       "route_reason": decision.reason})
+        if not decision.related:
+            return update  # the sources will not be read: nothing to screen
     screen, memory = deps.screen, deps.memory
     # The sources the model will read are screened; lower-ranked hits only ever reach the deterministic draft.
     warnings, flagged = screening.screen_hits(hits[:SOURCES], screen) if screen else ([], [])
@@ -145,12 +279,15 @@ def retrieve(state: AskState, deps: GraphDeps) -> AskState:
     for warning in fact_warnings:
         warnings = screening.merge(warnings, warning["source"], warning["reasons"])
     _warn(warnings)
-    return {"hits": hit_rows(hits), "retrieval_error": None, "warnings": warnings, "flagged": flagged,
-            "facts": facts}
+    return {**update, "warnings": warnings, "flagged": flagged, "facts": facts}
 
 
-def _workflow(state: AskState, hits: list[SearchHit], deps: GraphDeps) -> workflows.WorkflowAnswer:
-    intent, question = state["intent"], state["question"]
+def _has_model(state: AskState, deps: GraphDeps) -> bool:
+    return bool(deps.models(state["question"]))
+
+
+def _files_workflow(state: AskState, hits: list[SearchHit], deps: GraphDeps) -> workflows.WorkflowAnswer:
+    intent, question = state["intent"], state.get("query") or state["question"]
     error = state.get("retrieval_error")
     if error:  # a locked or damaged index: "nothing found" would pass the failure off as an answer
         return workflows.WorkflowAnswer(f"Your files could not be searched: {error}", [], "extractive")
@@ -159,55 +296,114 @@ def _workflow(state: AskState, hits: list[SearchHit], deps: GraphDeps) -> workfl
     if intent == "summarize" and hits:
         path = hits[0].path
         return workflows.extractive_summary(path, [h for h in hits if h.path == path])
-    if intent == "chat":
-        return workflows.WorkflowAnswer("Hello! Ask me about your files.", [], "chat")
-    if intent in ("remember", "recall", "forget"):
-        return workflows.memory_answer(intent, question, deps.memory)
-    if intent in ("calculate", "datetime"):
-        return workflows.exact_answer(intent, question)
+    if intent == "question" and state.get("related") is False:
+        return workflows.WorkflowAnswer(route.nothing_found(hits), [], "nothing found")
     return workflows.extractive_answer(question, hits, embed=deps.embed)
 
 
+def _routed(state: AskState, deps: GraphDeps) -> tuple[workflows.WorkflowAnswer, str, str | None]:
+    """The deterministic answer for the turn's route, its mode, and why it is not the model's (or None)."""
+    chosen, question = state.get("route", "files"), state["question"]
+    if chosen == "exact":
+        return workflows.exact_answer(state["intent"], state.get("query") or question), "exact", None
+    if chosen == "memory":
+        return workflows.memory_answer(state["intent"], question, deps.memory), "exact", None
+    if chosen == "inventory":
+        found = deps.inventory(state.get("query") or question, Scope.of(state["turn_scope"])
+                               if state.get("turn_scope") else None) if deps.inventory else None
+        if found is not None:
+            return workflows.WorkflowAnswer(found.text, [], "inventory"), "exact", None
+        return workflows.WorkflowAnswer("I could not tell what to count in the index.", [], "inventory"), \
+            "fallback", "not a question the index's catalogue answers"
+    if chosen == "document":
+        path = str(state.get("document"))
+        try:
+            chunks = deps.document(path) if deps.document else []
+        except DeskmateError as exc:
+            return workflows.WorkflowAnswer(f"{path} could not be read whole: {exc}", [], "document"), \
+                "fallback", str(exc)
+        return documents.extractive(question, path, chunks), "fallback", None
+    if chosen == "action":
+        presets = deps.presets() if deps.presets else None
+        preset = presets.get(str(state.get("action"))) if presets else None
+        text = without_model(preset, state.get("selection") or "") if preset else None
+        if text is not None:
+            return workflows.WorkflowAnswer(text, [], "summary"), "fallback", None
+        title = preset.title.lower() if preset else "this action"
+        return workflows.WorkflowAnswer(route.NO_MODEL_GENERAL.format(why=f"{title} needs a model"), [], "action"), \
+            "fallback", None
+    if chosen == "general":
+        return workflows.WorkflowAnswer(route.NO_MODEL_GENERAL.format(why="no model answered"), [], "general"), \
+            "fallback", None
+    return _files_workflow(state, hits_of(state), deps), "fallback", state.get("retrieval_error")
+
+
 def draft(state: AskState, deps: GraphDeps) -> AskState:
-    result = _workflow(state, hits_of(state), deps)
+    if state.get("answer"):  # answered already (an empty request, a refused action, the cache)
+        return {}
+    result, mode, reason = _routed(state, deps)
+    chosen = state.get("route", "files")
+    if chosen in ("general", "action") and _has_model(state, deps) and mode == "fallback":
+        # The model answers these alone: the "needs a model" text is the answer only if no model does.
+        return {"draft": {"text": result.text, "citations": [], "workflow": result.workflow}, "answer": result.text,
+                "citations": [], "mode": "fallback", "grounded": True, "fallback_reason": reason}
     get_stream_writer()(DraftAnswer(result.text, list(result.citations), result.workflow))
     rows = citation_rows(result.citations)
+    if chosen == "general" and not _has_model(state, deps):
+        reason = "no model is set up or working"
     return {"draft": {"text": result.text, "citations": rows, "workflow": result.workflow}, "answer": result.text,
-            "citations": rows, "mode": "fallback", "grounded": True, "fallback_reason": state.get("retrieval_error")}
+            "citations": rows, "mode": mode, "grounded": True, "fallback_reason": reason}  # type: ignore[typeddict-item]
 
 
 def needs_model(state: AskState, deps: GraphDeps) -> str:
-    wants = state["intent"] == "question" and bool(state["hits"]) and bool(deps.models(state["question"]))
+    if state.get("cache_hit") or not _has_model(state, deps):
+        return "finish"
+    chosen = state.get("route", "files")
+    if chosen in ("general", "action"):
+        return "agent"
+    if chosen == "document":
+        return "document" if state.get("document") else "finish"
+    related = state.get("related") is not False
+    wants = chosen == "files" and state["intent"] == "question" and bool(state["hits"]) and related \
+        and not state.get("retrieval_error")
     return "agent" if wants else "finish"
 
 
-def _opening(state: AskState) -> list[AnyMessage]:
-    """The first step's messages: the instructions, the facts the user gave, the question with its sources."""
-    template = prompts.load("answer_from_sources")
-    system = template.system
-    facts = state.get("facts") or []
-    trusted = [f["text"] for f in facts if not f["flagged"]]
-    if trusted:
-        system += "\nThe user told you: " + " ".join(trusted)
-    flagged = frozenset(state.get("flagged") or [])
-    sources = "\n\n".join(filter(None, [_sources_block(hits_of(state, SOURCES), flagged),
-                                        screening.fenced_facts(facts)]))
-    return [SystemMessage(system), HumanMessage(template.user.format(sources=sources, question=state["question"]))]
+def _opening(state: AskState, deps: GraphDeps, count_tokens: Callable[[str], int]) -> tuple[list[BaseMessage], str]:
+    """The first step's messages for the turn's route, and the prompt's ref."""
+    user_system = deps.system_prompt()
+    chosen = state.get("route", "files")
+    if chosen == "action":
+        assert deps.presets is not None
+        preset = deps.presets().get(str(state.get("action")))
+        ref = preset.ref + (f"+{prompts.load('untrusted').ref}" if state.get("warnings") else "")
+        return openings.action_opening(preset, state.get("action_arg"), state.get("selection") or "",
+                                       user_system), _prompt_ref(state, ref)
+    earlier = openings.history(state, count_tokens)
+    if chosen == "general":
+        return openings.general_opening(state, user_system, earlier), _prompt_ref(state, prompts.load("general").ref)
+    ref = prompts.load("answer_from_sources").ref + (f"+{prompts.load('untrusted').ref}" if state.get("warnings")
+                                                     else "")
+    return openings.files_opening(state, user_system, earlier), _prompt_ref(state, ref)
 
 
 def agent(state: AskState, deps: GraphDeps) -> AskState:
-    """One model step: the question with its sources on the first, the tools' results after that."""
+    """One model step: the request (with its sources or selection) on the first, the tools' results after that."""
     getters = deps.models(state["question"])
     which = state.get("model_index", 0)
-    template = prompts.load("answer_from_sources")
     steps = state.get("steps", 0)
-    opening = _opening(state) if steps == 0 else []
     write = get_stream_writer()
     name = None
+    ref = state.get("prompt")
     try:
         chat = getters[which]()
         name = chat.model_name
-        runnable = chat.bind_tools(deps.tools) if deps.tools else chat
+        opening: list[BaseMessage] = []
+        if steps == 0:
+            opening, ref = _opening(state, deps, chat.get_num_tokens)
+        # Tools only for questions about the files: a general answer or an action has nothing to look up.
+        tools = deps.tools if state.get("route", "files") == "files" else ()
+        runnable = chat.bind_tools(tools) if tools else chat
         merged: AIMessageChunk | None = None
         for chunk in runnable.stream([*state.get("work", []), *opening], cancel=deps.cancel(),
                                      max_tokens=ANSWER_TOKENS):
@@ -223,13 +419,40 @@ def agent(state: AskState, deps: GraphDeps) -> AskState:
             return {"model_index": which + 1, "failures": failures, "steps": 0, "retry": True,
                     "work": [RemoveMessage(id=REMOVE_ALL_MESSAGES)]}  # type: ignore[list-item]
         log.warning("model failed, keeping the deterministic answer: %s", exc)
-        return {"fallback_reason": "; ".join(failures), "model": name, "prompt": template.ref,
+        return {"fallback_reason": "; ".join(failures), "model": name, "prompt": ref,
                 "agent_failed": True, "failures": failures, "retry": False}
     reply = AIMessage(content=merged.text if merged else "", tool_calls=merged.tool_calls if merged else [])
     usage = dict(merged.usage_metadata or {}) if merged else {}
-    ref = template.ref + (f"+{prompts.load('untrusted').ref}" if state.get("warnings") else "")
-    return {"work": [*opening, reply], "steps": steps + 1, "model": name, "prompt": ref,
+    return {"work": [*opening, reply], "steps": steps + 1, "model": name, "prompt": ref,  # type: ignore[list-item]
             "usage": usage, "agent_failed": False, "retry": False}  # type: ignore[typeddict-item]
+
+
+def document(state: AskState, deps: GraphDeps) -> AskState:
+    """A whole-document request with a model: map over the file's parts, then reduce, with progress and Stop."""
+    path = str(state.get("document"))
+    getters = deps.models(state["question"])
+    write = get_stream_writer()
+    cancel = deps.cancel()
+    name = None
+    try:
+        chunks = deps.document(path) if deps.document else []
+        chat = getters[0]()
+        name = chat.model_name
+
+        def call(system: str, user: str) -> str:
+            reply = chat.invoke([SystemMessage(openings._system(system, deps.system_prompt())), HumanMessage(user)],
+                                cancel=cancel, max_tokens=ANSWER_TOKENS)
+            return str(reply.text)
+
+        result = documents.map_reduce(
+            state["question"], path, chunks, call,
+            progress=lambda done, total: write(Progress(done, total, f"Reading {path}")),
+            cancelled=lambda: cancel is not None and cancel.is_set())
+    except (ProviderError, DeskmateError) as exc:
+        log.warning("whole-document answer failed, keeping the extract: %s", exc)
+        return {"fallback_reason": str(exc), "model": name}
+    return {"answer": result.text, "citations": citation_rows(result.citations), "mode": "llm", "grounded": True,
+            "fallback_reason": None, "model": name, "prompt": _prompt_ref(state, prompts.load(documents.PROMPT).ref)}
 
 
 def _pending(state: AskState, deps: GraphDeps, *, effects: bool) -> list[dict[str, Any]]:
@@ -265,11 +488,27 @@ def after_screen(state: AskState, deps: GraphDeps) -> str | list[Send]:
     return _run(calls) if calls else "agent"
 
 
+_MARKERS = re.compile(r"\s*\[\d{1,2}\]")
+
+
+def _general(state: AskState, last: AnyMessage) -> AskState:
+    """The model's own answer (not from the files): kept when usable, never dressed up with citations."""
+    answer = last.text.strip() if isinstance(last, AIMessage) else ""
+    instructions = prompts.load("general").system if state.get("route") == "general" else ""
+    problem = unusable(answer, instructions)
+    if problem:
+        return {"fallback_reason": problem}
+    return {"answer": _MARKERS.sub("", answer), "citations": [], "mode": "general", "grounded": True,
+            "fallback_reason": None}
+
+
 def ground(state: AskState, deps: GraphDeps) -> AskState:
     """Keep the model's final answer only if it is usable and its sources (or its tools' results) support it."""
     hits = hits_of(state, SOURCES)
     work = state.get("work", [])
     last = work[-1] if work else AIMessage(content="")
+    if state.get("route") in ("general", "action"):
+        return _general(state, last)
     results = tuple(str(m.content) for m in work if isinstance(m, ToolMessage))
     calls = [{"name": c["name"], "args": c["args"]} for m in work if isinstance(m, AIMessage) for c in m.tool_calls]
     answer = last.text.strip() if isinstance(last, AIMessage) else ""
@@ -289,7 +528,8 @@ def ground(state: AskState, deps: GraphDeps) -> AskState:
         return {"fallback_reason": problem, "tool_calls": calls}
     cited = citation_rows(citations)
     if deps.cache is not None and state.get("model") and not calls and not state.get("warnings"):
-        deps.cache.store(state["question"], answer, cited, str(state["model"]), str(state["prompt"]))
+        deps.cache.store(state["question"], answer, cited, str(state["model"]),
+                         _prompt_ref(state, prompts.load("answer_from_sources").ref))
     return {"answer": answer, "citations": cited, "mode": "llm", "grounded": True, "fallback_reason": None,
             "tool_calls": calls}
 
@@ -310,8 +550,16 @@ def finish(state: AskState, deps: GraphDeps) -> AskState:
     fact = workflows.self_statement(state.get("question", "")) if memory is not None else None
     if fact and screen is not None and screen(fact).suspicious:
         fact = None  # a "fact" that reads as instructions would reach later prompts: not offered for keeping
-    if memory is not None and fact and state.get("intent") == "question" and deps.consent != "never":
+    files = state.get("route", "files") == "files"
+    if memory is not None and fact and files and state.get("intent") == "question" and deps.consent != "never":
         # A fact the user mentioned about themselves is kept only with their consent (the same approval path).
         if deps.consent == "always" or interrupt({"tool": "remember", "args": {"fact": fact}}) is True:
             memory.add(fact, source="extracted")
-    return {"messages": [HumanMessage(state.get("question", "")), AIMessage(state.get("answer", ""))]}
+    question = state.get("question", "")
+    if state.get("route") == "action":  # the thread remembers what the action worked on, in short
+        selection = state.get("selection") or ""
+        question = f"{question}: {selection[:300]}{' ...' if len(selection) > 300 else ''}"
+    update: AskState = {"messages": [HumanMessage(question), AIMessage(state.get("answer", ""))]}
+    if files and state.get("hits"):
+        update["last_hits"] = state["hits"][:SOURCES]
+    return update

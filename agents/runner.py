@@ -7,8 +7,8 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import replace
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 from langgraph.types import Command
 
@@ -18,6 +18,7 @@ from agents.events import (
     Degraded,
     DraftAnswer,
     Event,
+    Progress,
     TokenDelta,
     ToolFinished,
     ToolStarted,
@@ -31,9 +32,13 @@ from agents.observability.telemetry import TraceEvent, tool_traces, with_first_t
 from agents.state import citations_of, warnings_of
 from tools.errors import DeskmateError
 
+if TYPE_CHECKING:
+    from tools.index.scope import Scope
+
 # The events are defined in agents/events.py (the nodes emit them too); callers keep importing them from here.
-__all__ = ["ApprovalNeeded", "Approve", "CitationEvent", "Degraded", "DraftAnswer", "Event", "Recorder", "Runner",
-           "TokenDelta", "ToolFinished", "ToolStarted", "Trace", "TurnDone", "TurnFailed", "Warning", "visible"]
+__all__ = ["ApprovalNeeded", "Approve", "CitationEvent", "Degraded", "DraftAnswer", "Event", "Progress", "Recorder",
+           "Runner", "TokenDelta", "ToolFinished", "ToolStarted", "Trace", "TurnDone", "TurnFailed", "TurnOptions",
+           "TurnPoint", "Warning", "visible", "FROM_START"]
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +58,37 @@ def _tool_events(update: dict[str, Any]) -> Iterator[Event]:
                 yield ToolFinished(str(message.name), str(message.content)[:500])
 
 
+@dataclass(frozen=True, slots=True)
+class TurnOptions:
+    """How one turn runs, beyond its question.
+
+    ``scope`` narrows the thread to folders, files, types and dates from this turn on (None keeps the thread's
+    scope, an empty Scope clears it). ``action`` (a preset's id or word) applies that preset to ``selection``.
+    ``checkpoint_id`` runs the turn from an earlier point of the thread (see ``Runner.turns``): edit-and-re-ask and
+    regenerate fork the thread there, and the turns after it are no longer part of it.
+    """
+
+    scope: Scope | None = None
+    action: str | None = None
+    action_arg: str | None = None
+    selection: str | None = None
+    checkpoint_id: str | None = None
+
+
+FROM_START = "start"
+
+
+@dataclass(frozen=True, slots=True)
+class TurnPoint:
+    """One earlier turn of a thread and the checkpoint just before it (where a re-ask of it starts from)."""
+
+    # The first turn has no checkpoint before it: re-asking it starts a new thread.
+
+    checkpoint_id: str
+    question: str
+    answer: str
+
+
 class Runner:
     """Runs turns of a compiled ask graph; ``cancel`` stops the model between tokens, keeping the draft answer.
 
@@ -70,14 +106,23 @@ class Runner:
         self._on_turn = on_turn  # (thread id, question) after each finished turn: the thread catalogue
         self._recorder = recorder  # once per finished turn: the trace store
 
-    def ask(self, question: str, thread_id: str | None = None, approve: Approve | None = None) -> Iterator[Event]:
+    def ask(self, question: str, thread_id: str | None = None, approve: Approve | None = None, *,
+            options: TurnOptions | None = None) -> Iterator[Event]:
         """One turn. Tools with side effects run only if ``approve`` says yes; with no ``approve``, they do not."""
-        thread = thread_id or uuid.uuid4().hex[:12]
-        config = {"configurable": {"thread_id": thread}}
+        options = options or TurnOptions()
+        fresh = options.checkpoint_id == FROM_START  # re-asking a thread's first turn: a new thread
+        thread = uuid.uuid4().hex[:12] if fresh or not thread_id else thread_id
+        config: dict[str, Any] = {"configurable": {"thread_id": thread}}
+        if options.checkpoint_id and not fresh:
+            config["configurable"]["checkpoint_id"] = options.checkpoint_id
         started = time.perf_counter()
         draft_ms: float | None = None
         self.cancel.clear()
-        graph_input: Any = {"question": question}
+        # A re-asked turn (regenerate, edit) wants a new answer: not the cached one it is replacing.
+        graph_input: Any = {"question": question, "action": options.action, "action_arg": options.action_arg,
+                            "selection": options.selection, "fresh": bool(options.checkpoint_id)}
+        if options.scope is not None:
+            graph_input["scope"] = None if options.scope.empty else options.scope.as_dict()
         traces: list[TraceEvent] = []
         asked: list[tuple[str, bool]] = []  # (tool, the user's answer) for each approval of this turn
         try:
@@ -96,11 +141,38 @@ class Runner:
                 decisions = {r.id: approve(r) if approve else None for r in pending}
                 asked += [(r.tool, decisions[r.id] is True) for r in pending]
                 graph_input = Command(resume=decisions)
-            values = self.graph.get_state(config).values
+                config = {"configurable": {"thread_id": thread}}  # a fork resumes from its own newest checkpoint
+            values = self.graph.get_state({"configurable": {"thread_id": thread}}).values
         except DeskmateError as exc:
             yield TurnFailed(str(exc))
             return
         yield from self._finish(thread, question, values, started, draft_ms, traces, asked)
+
+    def scope(self, thread_id: str) -> dict[str, Any] | None:
+        """The thread's own scope (``Scope.as_dict()``), None when it searches the whole index."""
+        values = self.graph.get_state({"configurable": {"thread_id": thread_id}}).values
+        return values.get("scope") or None
+
+    def turns(self, thread_id: str) -> list[TurnPoint]:
+        """The thread's turns on its current branch, oldest first, each with the checkpoint before it.
+
+        Checkpoints are written when a turn ends (or stops for an approval), so the checkpoint before turn n is the
+        one turn n-1 ended with; the first turn's is ``FROM_START``. The branch is followed back through each
+        checkpoint's parent, so turns left behind by an earlier fork are not listed.
+        """
+        ends: list[Any] = []
+        snapshot = self.graph.get_state({"configurable": {"thread_id": thread_id}})
+        while snapshot is not None and snapshot.config:
+            if not snapshot.next and snapshot.values.get("question") is not None:
+                ends.append(snapshot)  # a finished turn (one stopped for an approval still has a next node)
+            parent = snapshot.parent_config
+            snapshot = self.graph.get_state(parent) if parent else None
+        ends.reverse()
+        points: list[TurnPoint] = []
+        for n, end in enumerate(ends):
+            before = FROM_START if n == 0 else str(ends[n - 1].config["configurable"]["checkpoint_id"])
+            points.append(TurnPoint(before, str(end.values.get("question", "")), str(end.values.get("answer", ""))))
+        return points
 
     def _events(self, graph_input: Any, config: dict[str, Any], pending: list[ApprovalNeeded]) -> Iterator[Event]:
         first_token: float | None = None
@@ -155,6 +227,11 @@ class Runner:
             usage=values.get("usage") or {},
             tool_calls=values.get("tool_calls") or [],
             warnings=warnings_of(values.get("warnings") or []),
+            route=values.get("route") or "files",
+            route_reason=values.get("route_reason") or "",
+            query=values.get("query") if values.get("query_reason") else None,
+            scope=values.get("turn_scope") or None,
+            action=values.get("action"),
         )
         if self._recorder is not None:
             done = replace(done, trace_id=self._record(question, done, [*traces, *rounds]))
@@ -168,3 +245,4 @@ class Runner:
         except DeskmateError as exc:
             log.warning("the trace of this turn was not stored: %s", exc)
             return None
+

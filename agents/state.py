@@ -15,7 +15,7 @@ from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
 
 from agents.citations import Citation
-from agents.events import Mode, Warning
+from agents.events import Mode, Route, Warning
 from agents.intent import Intent
 from tools.index.search import SearchHit
 
@@ -48,6 +48,23 @@ class AskState(TypedDict, total=False):
     flagged: list[str]  # content hashes of retrieved chunks fenced as untrusted in the prompt
     facts: list[Row]  # remembered facts recalled for this question: {"id", "text", "flagged"}
     messages: Annotated[list[AnyMessage], add_messages]
+    # Conversations (kept across the thread's turns unless a turn changes them):
+    scope: Row | None  # the thread's scope (tools/index/scope.py Scope.as_dict()), None for the whole index
+    last_hits: list[Row]  # the previous turn's best sources: a follow-up may use them again
+    # Per turn:
+    query: str  # what retrieval searches for: the question made standalone (agents/conversations/followup.py)
+    query_reason: str | None  # why the query differs from the question
+    turn_scope: Row | None  # the thread's scope plus the files this turn mentions with @
+    route: Route
+    route_reason: str
+    relevance: float | None  # how well the best source matches the question (agents/route.py)
+    related: bool | None  # whether the sources bear on the question at all (None: not a question about them)
+    action: str | None  # a preset's id (agents/presets.py): an action on ``selection``
+    action_arg: str | None
+    selection: str | None  # the selected text an action works on: untrusted, screened like a document
+    document: str | None  # the file a whole-document request reads
+    fresh: bool  # a re-asked turn (regenerate, edit): the semantic cache is not consulted
+    system_ref: str | None  # the user's own system prompt's version, when they have one
 
 
 def hit_rows(hits: Iterable[SearchHit]) -> list[Row]:

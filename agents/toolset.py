@@ -9,6 +9,10 @@ that read text which looks like instructions to the model (its ``warnings``, see
 under "always", and says why; "never" still refuses. Every decision on a side effect is appended to the audit log
 (agents/guard/audit.py).
 
+Scope: the reads keep to the conversation's scope (tools/index/scope.py), which they find in the graph's state (the
+turn's ``turn_scope``, else the thread's ``scope``): search adds the scope's filters, read_file and summarize_file
+refuse a file outside it and say so, list_recent_files lists only files inside it.
+
 Exactly once: each decision is keyed by the model's tool call id and written down (audit log, synced, and a ledger in
 memory) before the action runs; a call whose id is already decided never runs or asks again, whatever replays it.
 The graph runs each call of a step as its own task, reads before side effects (agents/graph.py), so an interrupt
@@ -17,6 +21,8 @@ re-runs only the call that asked. A fact the model wants remembered that reads a
 
 from __future__ import annotations
 
+import inspect
+import os
 import re
 import subprocess
 import sys
@@ -41,10 +47,14 @@ from agents.workflows import extractive_summary
 from tools import calc, clock, files
 from tools.errors import ToolInputError
 from tools.index.knowledge import KnowledgeIndex
+from tools.index.scope import Scope
 from tools.index.search import SearchHit
+from tools.index.search import search as search_index
 from tools.index.walker import refusal
 from tools.memory import MemoryStore
 from tools.sandbox import confine
+
+Search = Callable[[str, int], list[SearchHit]]
 
 Policy = Literal["ask", "always", "never"]
 SIDE_EFFECTS = ("write_note", "open_path", "remember", "forget")
@@ -55,7 +65,9 @@ _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]+):")
 
 @dataclass(frozen=True, slots=True)
 class ToolContext:
-    search: Callable[[str, int], list[SearchHit]]
+    # search(query, k), or search(query, k, filters=SearchFilters) to keep to a scope itself; one without filters
+    # is bypassed for a scoped search when there is an index, and its results filtered when there is none.
+    search: Search
     index: KnowledgeIndex | None = None
     memory: MemoryStore | None = None
     notes_dir: Path | None = None
@@ -174,13 +186,64 @@ def _open_with_system(target: str) -> None:
         subprocess.run(["xdg-open", target], check=False)
 
 
+def scope_of(state: dict[str, Any]) -> Scope:
+    """The scope this turn keeps to: the turn's (the thread's plus its @-mentions), else the thread's."""
+    return Scope.of(state["turn_scope"] if "turn_scope" in state else state.get("scope"))
+
+
+def _outside(scope: Scope, path: str) -> ToolInputError:
+    return ToolInputError(f"{path} is outside this conversation's scope ({', '.join(scope.describe())}), so it is "
+                          "not read; the user can widen or clear the scope to include it")
+
+
+def _scoped_search(ctx: ToolContext) -> Callable[[str, int, Scope], list[SearchHit]]:
+    """Search within a scope: through ``ctx.search`` when it takes filters, else the index, else by filtering."""
+    try:
+        takes_filters = "filters" in inspect.signature(ctx.search).parameters
+    except (TypeError, ValueError):  # a callable without a signature: treated as search(query, k)
+        takes_filters = False
+
+    def run(query: str, k: int, scope: Scope) -> list[SearchHit]:
+        if scope.empty:
+            return ctx.search(query, k)
+        if takes_filters:
+            hits: list[SearchHit] = ctx.search(query, k, filters=scope.filters())  # type: ignore[call-arg]
+            return hits
+        if ctx.index is not None:
+            return search_index(ctx.index, query, k=k, filters=scope.filters())
+        # No filters to give: ask for more and keep those inside (dates cannot be checked on a hit).
+        return [h for h in ctx.search(query, k * 4) if scope.allows(h.path, file_type=h.file_type)][:k]
+
+    return run
+
+
+def _check_scope(index: KnowledgeIndex, scope: Scope, path: str) -> None:
+    """Refuse ``path`` when it is outside ``scope`` both as given and as the real file it leads to."""
+    if scope.empty:
+        return
+    states = index.manifest.files(index.active_generation)
+
+    def inside(candidate: str) -> bool:
+        state = states.get(candidate)
+        return scope.allows(candidate, file_type=state.file_type if state else None,
+                            mtime=state.mtime_ns / 1e9 if state else None)
+
+    # As given (a link the index keeps under its own name), then where it leads (which must be in the roots anyway).
+    # A relative path is read against the roots, not the current folder: only confine says where it lands.
+    if isinstance(path, str) and "\x00" not in path and os.path.isabs(path) and inside(os.path.normpath(path)):
+        return
+    if not inside(str(confine(path, files.root_paths(index)))):
+        raise _outside(scope, path)
+
+
 def build_tools(ctx: ToolContext) -> list[BaseTool]:
     """The tools for ``ctx``; tools whose parts are missing (no index, no memory, no notes folder) are left out."""
     gate = _Gate(ctx)
+    scoped = _scoped_search(ctx)
 
-    def search_files(query: str, k: int = 5, file_type: str | None = None) -> str:
+    def search_files(query: str, state: State, k: int = 5, file_type: str | None = None) -> str:
         """Search the user's indexed files. Returns the best matching passages with file, page and lines."""
-        hits = ctx.search(query, max(1, min(k, 10)))
+        hits = scoped(query, max(1, min(k, 10)), scope_of(state))
         if file_type:
             hits = [h for h in hits if (h.file_type or "").lower() == file_type.lower()]
         if not hits:
@@ -205,19 +268,25 @@ def build_tools(ctx: ToolContext) -> list[BaseTool]:
     if ctx.index is not None:
         index = ctx.index
 
-        def read_file(path: str, page: int | None = None, line_start: int | None = None,
+        def read_file(path: str, state: State, page: int | None = None, line_start: int | None = None,
                       line_end: int | None = None) -> str:
             """Read an indexed file: one page of a PDF, a range of lines, or its beginning."""
+            _check_scope(index, scope_of(state), path)
             excerpt = files.read_file(index, path, page, line_start, line_end)
             return excerpt.text + ("\n[truncated]" if excerpt.truncated else "")
 
-        def list_recent_files(limit: int = 10) -> str:
+        def list_recent_files(state: State, limit: int = 10) -> str:
             """The most recently changed indexed files, newest first."""
-            return "\n".join(f"{p}" for p, _ in files.list_recent_files(index, limit)) or "no indexed files"
+            scope = scope_of(state)
+            recent = files.list_recent_files(index, limit if scope.empty else 100)
+            kept = [p for p, mtime in recent if scope.allows(p, mtime=mtime)][:max(1, limit)]
+            return "\n".join(kept) or ("no indexed files" if scope.empty else "no indexed files in this scope")
 
-        def summarize_file(path: str) -> str:
+        def summarize_file(path: str, state: State) -> str:
             """A short extractive summary of one indexed file: its key sentences, in order, with line numbers."""
-            hits = ctx.search(Path(path).stem, 10)
+            scope = scope_of(state)
+            _check_scope(index, scope, path)
+            hits = scoped(Path(path).stem, 10, scope)
             return extractive_summary(path, [h for h in hits if h.path == path] or hits[:3]).text
 
         made += [read_file, list_recent_files, summarize_file]

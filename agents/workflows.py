@@ -85,7 +85,8 @@ def extractive_answer(
     """
     wanted = set(terms(question))
     # The top chunks hold the answer nearly always; bounding them keeps the sentence embeddings to one small batch.
-    candidates = [(rank, hit, span) for rank, hit in enumerate(hits[:MAX_ANSWER_CHUNKS]) for span in _sentences(hit)]
+    chunks = _naming(question, hits[:MAX_ANSWER_CHUNKS])
+    candidates = [(rank, hit, span) for rank, hit in enumerate(chunks) for span in _sentences(hit)]
     if not candidates or not (wanted or embed):
         return WorkflowAnswer("I found nothing in your indexed files that answers this.", [], "extractive")
     bags = [Counter(terms(hit.text[s:e])) for _, hit, (s, e) in candidates]
@@ -124,6 +125,23 @@ def extractive_answer(
     lines = ["From your files:"]
     lines += [f"- \"{c.quote}\" [{n}] ({c.where()})" for n, c in enumerate(chosen, 1)]
     return WorkflowAnswer("\n".join(lines), chosen, "extractive")
+
+
+_NAME = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][\w-]*[a-z0-9][\w-]*|\b\w*(?:\d\w*[A-Za-z]|[A-Za-z]\w*\d|_)\w*")
+
+
+def _naming(question: str, hits: list[SearchHit]) -> list[SearchHit]:
+    """The chunks that name what the question names (the Halvorsen pump, ERR_4012), when some do and some do not.
+
+    Look-alike documents (two products with a warranty each) share every other word of the question, so only the
+    name tells them apart: an answer quoting both would be wrong.
+    """
+    named = set(terms(" ".join(_NAME.findall(question.strip())))) - {"i"}
+    if not named:
+        return hits
+    counts = [len(named & set(terms(hit.text))) for hit in hits]
+    best = max(counts, default=0)
+    return [hit for hit, count in zip(hits, counts, strict=True) if count == best] if best else hits
 
 
 def file_list(query: str, hits: list[SearchHit], limit: int = 5) -> WorkflowAnswer:

@@ -143,6 +143,8 @@ def _default_approvals() -> dict[str, Approval]:
 
 class AgentSettings(BaseModel):
     max_steps: int = Field(4, ge=1, le=12, description="Model calls per turn; bounds tool rounds.")
+    system_prompt: str = Field("", max_length=4000, description="Your own instructions, added to every model call "
+                               "(recorded in each trace by version).")
     approvals: dict[str, Approval] = Field(
         default_factory=_default_approvals,
         description="Per tool with side effects: ask the user, always allow, or never allow.",
@@ -155,6 +157,8 @@ class DesktopSettings(BaseModel):
     keep_in_tray: bool = Field(True, description="Closing the main window keeps Deskmate running in the tray.")
     quick_ask_shortcut: str = Field("Ctrl+Alt+Space", description="Global shortcut for quick-ask; empty = none.")
     quick_ask_prefill: Literal["none", "selection", "clipboard"] = "none"
+    paste_back: bool = Field(False, description="Quick ask's Replace selection pastes the result back (X11, with "
+                             "xdotool); otherwise it is copied for you to paste.")
     start_at_login: bool = False
     theme: Literal["system", "light", "dark"] = "system"
     notify_index_done: bool = Field(True, description="A notification when an indexing run of 10 s or more ends.")

@@ -7,18 +7,20 @@ import math
 import operator
 import re
 import threading
+import unicodedata
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, TypeAlias
 
+from tools import calc_words
 from tools.errors import ToolInputError
 
 if TYPE_CHECKING:
     import pint
 
-__all__ = ["CalcResult", "calculate"]
+__all__ = ["CalcResult", "calculate", "understands"]
 
 MAX_LENGTH = 500  # characters of input
 MAX_DEPTH = 100  # nesting of the parsed expression
@@ -43,12 +45,14 @@ class CalcResult:
 def calculate(expression: str) -> CalcResult:
     """Calculate exactly: arithmetic, percentages and unit conversions written as text.
 
-    Arithmetic: + - * / // % ** (or ^), parentheses, decimals, 1,234.5, 1.5e3; functions sqrt, abs,
+    Arithmetic: + - * / // % ** (or ^), parentheses, decimals, 1,234.5, 1.5e3; functions sqrt, cbrt, abs,
     round(x, digits), min, max, log (base 10, or log(x, base)), ln, exp, sin, cos, tan (radians), floor,
-    ceil; constants pi and e. Percentages: "15% of 80", "80 + 15%" (= 92), "50 is what percent of 200",
+    ceil; constants pi and e. Words work too: numbers ("twenty-three", "one hundred and five", "2.5 million") and
+    operators ("times", "divided by", "plus", "minus", "to the power of", "squared", "square root of", "a third
+    of", "twice"). Percentages: "15% of 80", "80 + 15%" (= 92), "50 is what percent of 200",
     "increase 40 by 25%", "percent change from 40 to 50". Unit conversion: "5 km in miles", "100 F to C",
     "3.5 GB in MB", "2 hours in minutes", "how many ounces in 1 kg". Plain numbers are exact (0.1 + 0.2 = 0.3).
-    Examples: "what is (3 + 4) * 2?", "sqrt(2) * 10", "12% of 250", "1 lb to kg".
+    Examples: "what is (3 + 4) * 2?", "what is 17 times 23?", "sqrt(2) * 10", "12% of 250", "1 lb to kg".
     Raises ToolInputError saying what is supported when the input cannot be understood.
     """
     if not isinstance(expression, str):
@@ -59,7 +63,8 @@ def calculate(expression: str) -> CalcResult:
     if not text:
         raise ToolInputError(f"the expression is empty; {_HINT}")
     try:
-        return _convert(text) or _percent(text) or _result(text, _evaluate(text))
+        text = calc_words.rewrite(text) or text
+        return _convert(text) or _percent(text) or _result(text, _evaluate(text), shown=calc_words.shown(text))
     except ZeroDivisionError:
         raise ToolInputError("division by zero") from None
     except OverflowError:
@@ -68,17 +73,56 @@ def calculate(expression: str) -> CalcResult:
         raise ToolInputError(f"cannot calculate '{_short(text)}' ({error or type(error).__name__}); {_HINT}") from None
 
 
+def understands(request: str) -> bool:
+    """Whether ``calculate`` reads the request as a calculation, judged without computing it (for routing).
+
+    True for arithmetic (in symbols or words: "what is 17 times 23?"), a percentage or a conversion between known
+    units; False for text that only mentions numbers ("what is the port of the Aurora service", "how many invoices
+    did I index from 2024") and for a bare number. Cheap: no unit registry is loaded unless the request has the
+    shape of a conversion. Never raises.
+    """
+    if not isinstance(request, str) or len(request) > MAX_LENGTH:
+        return False
+    try:
+        text = _clean(request)
+        text = calc_words.rewrite(text) or text
+    except ToolInputError:
+        return True  # arithmetic in words that calculate() refuses and says why ("3 into 4", a number too large)
+    if not text:
+        return False
+    try:
+        if match := _CONVERSION.match(text) or _HOW_MANY.match(text):
+            return all(len(match[unit]) <= 40 and _known(match[unit]) for unit in ("src", "dst"))
+        if match := _WHAT_PERCENT.match(text) or _WHAT_PERCENT_OF.match(text) or _PERCENT_CHANGE.match(text):
+            return _readable(match["a"]) and _readable(match["b"])
+        if match := _CHANGE.match(text) or _PERCENT_OF.match(text):
+            return _readable(match["p"]) and _readable(match["b"])
+        return _arithmetic(text, operation=True)
+    except ToolInputError:
+        return False
+
+
+def _readable(part: str) -> bool:
+    match = _PERCENT_OF.match(part)
+    return _readable(match["p"]) and _readable(match["b"]) if match else _arithmetic(part, operation=False)
+
+
 _HINT = "write arithmetic like '2 * (3 + 4)', a percentage like '15% of 80' or a conversion like '5 km in miles'"
 _SYMBOLS = {"×": "*", "·": "*", "÷": "/", "−": "-", "–": "-", "^": "**", "π": "pi", "º": "°", "％": "%", "√": "sqrt"}
 _LEADING = re.compile(
-    r"^(?:=|(?:please|what(?:'s|’s| is| are)|whats|how much is|calculate|calc|compute|evaluate|solve|convert)\b)\s*",
+    r"^(?:=|(?:please|(?:can|could|would|will) you|tell me|what(?:'s|’s| is| are| does| do)|whats|how much is|"
+    r"calculate|calc|compute|evaluate|solve|convert|work out|figure out)\b)\s*",
     re.IGNORECASE,
 )
-_TRAILING = re.compile(r"(?:[\s?=!.]|\bplease\b)+$", re.IGNORECASE)
+_TRAILING = re.compile(r"(?:[\s?=!.]|\b(?:please|equals?|equal to|makes?|comes? to|is(?: what)?)\b)+$", re.I)
+_POWERS = re.compile(r"(?<=[\d)])\s*([²³])")
 
 
 def _clean(raw: str) -> str:
-    text = re.sub(r"√\s*(\d[\d.]*)", r"sqrt(\1)", " ".join(raw.split()))
+    text = "".join(_ascii_digit(char) for char in raw if unicodedata.category(char) != "Cf")  # zero-width, bidi
+    text = text.encode("utf-8", "replace").decode("utf-8")  # lone surrogates would break whoever prints a message
+    text = _POWERS.sub(lambda match: "**2" if match[1] == "²" else "**3", text)
+    text = re.sub(r"√\s*(\d[\d.]*)", r"sqrt(\1)", " ".join(text.split()))
     for symbol, replacement in _SYMBOLS.items():
         text = text.replace(symbol, replacement)
     previous = None
@@ -86,6 +130,13 @@ def _clean(raw: str) -> str:
         previous, text = text, _TRAILING.sub("", _LEADING.sub("", text)).strip()
     text = re.sub(r"(?:(?<=\d)\s*|\b)(?:percent|per cent|pct)\b", "%", text, flags=re.IGNORECASE)
     return re.sub(r"(?<=\d)\s*[xX]\s*(?=[\d(])", " * ", text)  # "3 x 4"
+
+
+def _ascii_digit(char: str) -> str:
+    """Digits of any script as ASCII ("١٧" is 17), so that the parser reads them."""
+    if char.isascii() or not char.isdecimal():
+        return char
+    return str(unicodedata.decimal(char))
 
 
 # --- arithmetic ---------------------------------------------------------------------------------------------------
@@ -114,6 +165,22 @@ def _sqrt(x: Num) -> Num:
     return math.sqrt(x)
 
 
+def _cbrt(x: Num) -> Num:
+    if isinstance(x, Fraction):  # exact for perfect cubes: cbrt(-27) = -3, cbrt(0.125) = 0.5
+        top, bottom = _icbrt(abs(x.numerator)), _icbrt(x.denominator)
+        if top is not None and bottom is not None:
+            return Fraction(top if x >= 0 else -top, bottom)
+    return math.cbrt(x)
+
+
+def _icbrt(n: int) -> int | None:
+    """The exact integer cube root of n >= 0, or None (Newton's method from above, in integers)."""
+    root = 1 << -(-n.bit_length() // 3)
+    while root and (smaller := (2 * root + n // (root * root)) // 3) < root:
+        root = smaller
+    return root if root**3 == n else None
+
+
 def _round(x: Num, digits: Num = Fraction(0)) -> Num:
     if not (isinstance(digits, Fraction) and digits.denominator == 1 and abs(digits) <= 300):
         raise ToolInputError("round(x, digits) needs a whole number of digits between -300 and 300")
@@ -128,7 +195,7 @@ def _log(x: Num, base: Num = 10.0) -> Num:
 
 
 _FUNCTIONS: dict[str, tuple[Callable[..., Num], int, int]] = {
-    "sqrt": (_sqrt, 1, 1), "abs": (lambda x: -x if x < 0 else x, 1, 1), "round": (_round, 1, 2),
+    "sqrt": (_sqrt, 1, 1), "cbrt": (_cbrt, 1, 1), "abs": (lambda x: -x if x < 0 else x, 1, 1), "round": (_round, 1, 2),
     "min": (lambda *xs: min(xs), 1, 100), "max": (lambda *xs: max(xs), 1, 100), "log": (_log, 1, 2),
     "ln": (math.log, 1, 1), "exp": (math.exp, 1, 1), "sin": (math.sin, 1, 1), "cos": (math.cos, 1, 1),
     "tan": (math.tan, 1, 1), "floor": (lambda x: Fraction(math.floor(x)), 1, 1),
@@ -171,6 +238,12 @@ def _power(base: Num, exponent: Num) -> Num:
 
 
 def _evaluate(text: str) -> Num:
+    tree, source = _parse(text)
+    return _eval(tree.body, source, 0)
+
+
+def _parse(text: str) -> tuple[ast.Expression, str]:
+    """The expression's syntax tree, after commas in 1,234 and trailing percentages are rewritten."""
     in_call: list[bool] = []  # commas inside a function's parentheses separate arguments: max(1,234) is 234
     stack: list[bool] = []
     for index, char in enumerate(text):
@@ -191,7 +264,31 @@ def _evaluate(text: str) -> Num:
         raise ToolInputError(f"cannot understand '{_short(text)}'; {_HINT}") from None
     if sum(1 for _ in ast.walk(tree)) > MAX_NODES:
         raise ToolInputError(f"the expression is too long (more than {MAX_NODES} parts)")
-    return _eval(tree.body, source, 0)
+    return tree, source
+
+
+_ARITHMETIC = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.USub, ast.UAdd, ast.Pow, ast.Load, *_OPERATORS)
+
+
+def _arithmetic(text: str, *, operation: bool) -> bool:
+    """The text parses to numbers, operators, known functions and constants only (and, if asked, computes)."""
+    tree, _ = _parse(text)
+    computes = False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            if not (isinstance(node.func, ast.Name) and _name(node) in (*_FUNCTIONS, _PCT) and not node.keywords):
+                return False
+            computes = computes or _name(node) != _PCT
+        elif isinstance(node, ast.Name):
+            if node.id.lower() not in (*_CONSTANTS, *_FUNCTIONS, _PCT):
+                return False
+        elif isinstance(node, ast.Constant):
+            if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
+                return False
+        elif not isinstance(node, _ARITHMETIC):
+            return False
+        computes = computes or isinstance(node, ast.BinOp)
+    return computes or not operation
 
 
 def _eval(node: ast.AST, source: str, depth: int) -> Num:
@@ -276,9 +373,11 @@ def _short(text: str) -> str:
     return text if len(text) <= 60 else f"{text[:57]}..."
 
 
-def _result(expression: str, value: Num, unit: str | None = None, text: str | None = None) -> CalcResult:
+def _result(
+    expression: str, value: Num, unit: str | None = None, text: str | None = None, *, shown: str | None = None
+) -> CalcResult:
     number = _to_python(value)
-    return CalcResult(expression, number, unit, text or f"{expression} = {_fmt(number)}")
+    return CalcResult(expression, number, unit, text or f"{shown or expression} = {_fmt(number)}")
 
 
 # --- percentages --------------------------------------------------------------------------------------------------
@@ -320,9 +419,10 @@ def _percent(text: str) -> CalcResult | None:
 # --- unit conversion ----------------------------------------------------------------------------------------------
 
 _NUMBER = r"[-+]?(?=\.?\d)(?:\d{1,3}(?:,\d{3})+|\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?"
-_CONVERSION = re.compile(rf"^(?P<n>{_NUMBER})\s*(?P<src>[^\d\s].*?)\s+(?:in|to|into|as)\s+(?P<dst>.+)$", re.I)
+_CONVERSION = re.compile(rf"^(?P<n>{_NUMBER}|an?\s)\s*(?P<src>[^\d\s].*?)\s+(?:in|to|into|as)\s+(?P<dst>.+)$", re.I)
 _HOW_MANY = re.compile(
-    rf"^how many\s+(?P<dst>.+?)\s+(?:are\s+)?(?:in|is|make|equals?)\s+(?P<n>{_NUMBER})\s*(?P<src>[^\d\s].*)$", re.I
+    rf"^how many\s+(?P<dst>.+?)\s+(?:are\s+)?(?:in|is|make|equals?)\s+(?P<n>{_NUMBER}|an?\s)\s*(?P<src>[^\d\s].*)$",
+    re.I,
 )
 _UNIT_CHARS = re.compile(r"[\w°µμΩÅ²³/*^.() -]{1,64}")
 _CASE_ALIASES = {  # pint reads C and F as coulomb and farad, mb as millibarn, Mb as megabarn
@@ -361,6 +461,14 @@ def _unit(text: str) -> pint.Unit:
     raise ToolInputError(f"unknown unit '{_short(text)}'; write units like km, miles, °F, °C, kg, lb, GB, MB, hours")
 
 
+def _known(name: str) -> bool:
+    try:
+        _unit(name.strip())
+    except ToolInputError:
+        return False
+    return True
+
+
 def _kind(unit: pint.Unit) -> str:
     if str(_registry().get_root_units(unit)[1]) == "bit":
         return "data size"
@@ -371,7 +479,7 @@ def _convert(text: str) -> CalcResult | None:
     match = _CONVERSION.match(text) or _HOW_MANY.match(text)
     if not match:
         return None
-    amount = float(_decimal(match["n"].replace(",", "")))
+    amount = 1.0 if match["n"].strip().lower() in ("a", "an") else float(_decimal(match["n"].replace(",", "")))
     with _LOCK:
         source, target = _unit(match["src"].strip()), _unit(match["dst"].strip())
         registry = _registry()

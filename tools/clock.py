@@ -13,7 +13,7 @@ from typing import Literal
 
 from tools.errors import ToolInputError
 
-__all__ = ["ClockResult", "DateResult", "date_math", "now"]
+__all__ = ["ClockResult", "DateResult", "date_math", "now", "understands"]
 
 MAX_QUERY = 200
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")  # not locale-dependent
@@ -133,6 +133,22 @@ def date_math(query: str, *, today: dt.date | None = None) -> DateResult:
         raise ToolInputError(f"the date in '{query}' is out of range (years 1 to 9999)") from None
 
 
+def understands(query: str) -> bool:
+    """Whether ``date_math`` answers the query as a calendar question (for routing a request; never raises).
+
+    A weekday or a count of days always is; a date only when the query asks for one by name ("what is the date next
+    friday") or moves by a duration ("10 days ago", "2026-12-01 + 3 weeks") or is written as a date, so that
+    "what's on tomorrow" (a question about the user's own calendar) is not.
+    """
+    if not isinstance(query, str) or len(query) > MAX_QUERY:
+        return False
+    try:
+        result = date_math(query)
+    except ToolInputError:
+        return False
+    return result.kind != "date" or bool(_ASKS_DATE.search(result.query))
+
+
 _WEEKDAY = re.compile(
     r"(?:what|which) (?:day of the week|weekday|day) (?:is it on|was it on|is it|falls on|will be|is|was)"
     r"(?: (?P<d>.+?))?(?: today)?|(?:day of (?:the )?week|weekday) (?:of|for|on) (?P<d2>.+)"
@@ -171,8 +187,10 @@ def _human(day: dt.date) -> str:
 
 
 _NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-            "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12}
-_AMOUNT = rf"(?:\d{{1,7}}|{'|'.join(_NUMBERS)})"
+            "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
+            "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30,
+            "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90}
+_AMOUNT = rf"(?:\d{{1,7}}|{'|'.join(sorted(_NUMBERS, key=len, reverse=True))})"
 _UNIT = r"(?:day|week|fortnight|month|year)s?"
 _DURATION = rf"{_AMOUNT} {_UNIT}(?:(?:,? and |, | ){_AMOUNT} {_UNIT})*"
 _BACKWARDS = ("before", "prior to", "earlier than", "-", "minus")
@@ -183,6 +201,7 @@ _SHIFTS = [  # (pattern, direction): 0 moves from a base date, 1 and -1 from tod
     (re.compile(rf"(?:in )?(?P<dur>{_DURATION})(?: from now| later| hence)?"), 1),
     (re.compile(rf"(?P<dur>{_DURATION}) (?:ago|earlier|back)"), -1),
 ]
+_ASKS_DATE = re.compile(rf"\b(?:date|day|weekday)\b|\d{{4}}[-/.]\d|\d[/.]\d{{1,2}}[/.]\d{{4}}|{_DURATION}")
 _MONTH = rf"(?P<month>{'|'.join(name.lower() for name in MONTHS)}|jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec)\.?"
 _ABBREVIATIONS = [name[:3].lower() for name in WEEKDAYS]
 _WEEKDAY_NAMES = rf"({'|'.join(name.lower() for name in WEEKDAYS)}|tues|thurs|thur|{'|'.join(_ABBREVIATIONS)})"

@@ -117,6 +117,9 @@ def build(question: str, done: TurnDone, traces: list[TraceEvent], sent: Iterabl
         "prompt": done.prompt, "grounded": done.grounded, "fallback_reason": clean.reason(done.fallback_reason),
         "draft_ms": done.draft_ms, "usage": dict(done.usage),
         "question": clean.text(question, document=True), "answer": clean.text(done.answer, document=True),
+        "route": done.route, "route_reason": clean.reason(done.route_reason), "action": done.action,
+        "query": clean.text(done.query, document=True) if done.query else None,
+        "scope": clean.value(done.scope, document=True) if done.scope else None,
         "citations": [{"path": c.path, "page": c.page, "line_start": c.line_start, "line_end": c.line_end,
                        "quote": clean.text(c.quote, document=True)} for c in done.citations],
     })

@@ -35,9 +35,12 @@ class TraceEvent:
 def _details(node: str, update: dict[str, Any]) -> dict[str, Any]:
     """What is worth keeping from a node's state update (never document text or answers in full)."""
     details: dict[str, Any] = {}
-    for key in ("intent", "mode", "fallback_reason", "model", "prompt", "usage", "retrieval_error", "cache_hit"):
+    for key in ("intent", "mode", "fallback_reason", "model", "prompt", "usage", "retrieval_error", "cache_hit",
+                "route", "route_reason", "relevance", "related", "action", "system_ref"):
         if key in update and update[key] not in (None, "", {}):
             details[key] = update[key]
+    if update.get("query_reason"):  # the follow-up made standalone: why (the query itself is on the turn's root)
+        details["query_changed"] = True
     if "hits" in update:
         details["retrieval"] = [{"path": h["path"], "score": round(float(h["score"]), 4)} for h in update["hits"]]
     if "citations" in update:

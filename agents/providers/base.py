@@ -29,6 +29,13 @@ class StreamingChatModel(BaseChatModel):
     ) -> Runnable[LanguageModelInput, AIMessage]:
         return self.bind(tools=[convert_to_openai_tool(t) for t in tools], tool_choice=tool_choice, **kwargs)
 
+    def get_num_tokens(self, text: str) -> int:
+        """Tokens in ``text``: about four characters each unless the provider knows its tokenizer (local models do).
+
+        Overrides LangChain's default, which would load a GPT-2 tokenizer (and may download it).
+        """
+        return len(text) // 4 + 1
+
     def _generate(
         self,
         messages: list[BaseMessage],

@@ -115,6 +115,12 @@ class GuardedChatModel(StreamingChatModel):
     def _llm_type(self) -> str:
         return f"guarded-{self.inner._llm_type}"
 
+    def get_num_tokens(self, text: str) -> int:
+        # Only Deskmate's own models are asked: LangChain's OpenAI model would fetch a tokenizer from the network.
+        if isinstance(self.inner, StreamingChatModel):
+            return int(self.inner.get_num_tokens(text))
+        return len(text) // 4 + 1
+
     def bind_tools(
         self,
         tools: Sequence[ToolLike],

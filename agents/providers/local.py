@@ -106,6 +106,9 @@ class LocalChatModel(StreamingChatModel):
     def _identifying_params(self) -> dict[str, Any]:
         return {"model_name": self.model_name, "path": str(self.runtime.path)}
 
+    def get_num_tokens(self, text: str) -> int:
+        return int(self.runtime.count_tokens(text))
+
     def _generate(
         self,
         messages: list[BaseMessage],

@@ -25,6 +25,7 @@ COMMANDS: dict[str | None, tuple[str, str]] = {
     "generate": ("app.cli.models", "generate"),
     "ask": ("app.cli.conversation", "ask"),
     "chat": ("app.cli.conversation", "chat"),
+    "act": ("app.cli.actions", "act"),
     "threads": ("app.cli.conversation", "run_threads"),
     "memory": ("app.cli.conversation", "run_memory"),
     "traces": ("app.cli.traces", "run_traces"),

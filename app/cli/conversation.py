@@ -11,27 +11,16 @@ import time
 from agents.conversations.checkpoints import open_checkpointer
 from agents.conversations.threads import ThreadStore
 from agents.guard.guards import scan
-from agents.runner import ApprovalNeeded, DraftAnswer, Runner, TokenDelta, Trace, TurnDone, TurnFailed
-from agents.runner import Warning as SuspiciousText
-from app.console import emit, err, is_text, out, printable, styled
+from agents.presets import Presets, load_presets, parse_command
+from agents.runner import TurnOptions
+from app.cli.turns import run_turn
+from app.console import emit, err, is_text, out, styled
 from app.settings import AppSettings, Paths
 from app.wiring.index import open_index
 from app.wiring.session import Session, open_session
 from tools.errors import DeskmateError
+from tools.index.scope import Scope, parse_scope
 from tools.memory import MemoryStore
-
-
-def _ask_user(request: ApprovalNeeded) -> bool:
-    """A yes/no question on the terminal, every argument whole (wrapped) and literal; anything but yes declines.
-
-    The consoles never parse markup or emoji codes: a model-chosen ``[/bold]`` is printed, not obeyed.
-    """
-    err.print(styled("Deskmate wants to run ", (request.tool, "bold"), " with:"))
-    for name, value in request.details():
-        err.print(f"  {name}: {value}")
-    if request.reason:
-        err.print(f"Careful: {request.reason}. Allow it only if you asked for this.")
-    return input("Allow it? [y/N] ").strip().lower() in ("y", "yes")
 
 
 def _tell(notices: list[str]) -> None:
@@ -54,55 +43,11 @@ def _existing_thread(session: Session, thread: str | None) -> str | None:
 def ask(args: argparse.Namespace, settings: AppSettings, paths: Paths) -> int:
     with open_session(settings, paths, args.model) as session:
         thread = _existing_thread(session, args.thread)
-        done, traces = _run_turn(session.runner, args.question, thread, sys.stdin.isatty(), show=not args.json)
+        done, traces = run_turn(session.runner, args.question, thread, sys.stdin.isatty(), show=not args.json,
+                                options=TurnOptions(scope=parse_scope(args.scope) if args.scope else None))
     if args.json:
         emit({**done.as_dict(), "trace": traces})
     return 0
-
-
-def _run_turn(runner: Runner, question: str, thread: str | None, interactive: bool,
-              show: bool = True) -> tuple[TurnDone, list[dict[str, object]]]:
-    """One turn: the draft (stderr) and the model's tokens (stdout) as they come, then the final answer if ``show``."""
-    done: TurnDone | None = None
-    streamed = False
-    traces: list[dict[str, object]] = []
-    for event in runner.ask(question, thread, approve=_ask_user if interactive else None):
-        if isinstance(event, Trace):
-            traces.append(event.event.as_dict())
-        elif isinstance(event, TurnFailed):
-            raise DeskmateError(event.error)
-        elif isinstance(event, SuspiciousText):  # on stderr even with --json: the answer's reader must know
-            err.print(f"warning: {event.source} looks like it holds instructions to the model, so it was treated as "
-                      f"data: {'; '.join(event.reasons)}", markup=False, soft_wrap=True)
-        elif isinstance(event, TurnDone):
-            done = event
-        elif show and isinstance(event, DraftAnswer):
-            err.print(styled(("draft (from your files, while the model thinks):", "dim")))
-            err.print(event.text)
-        elif show and isinstance(event, TokenDelta):
-            streamed = True
-            sys.stdout.write(printable(event.text))  # model text: no escape sequence reaches the terminal
-            sys.stdout.flush()
-    assert done is not None
-    if show:
-        _print_answer(done, streamed)
-    return done, traces
-
-
-def _print_answer(done: TurnDone, streamed: bool) -> None:
-    if streamed:
-        sys.stdout.write("\n")
-    if done.mode != "llm":
-        if streamed:
-            err.print(styled(("(the model's answer above was set aside; the answer from your files stands)", "dim")))
-        out.print(done.answer)
-    if done.mode != "fallback":  # a fallback answer already quotes and places its sources inline
-        for n, citation in enumerate(done.citations, 1):
-            out.print(f"[{n}] {citation.where()}: \"{citation.quote}\"")
-    reason = f" ({done.fallback_reason})" if done.fallback_reason else ""
-    err.print(styled((f"mode: {done.mode}{reason}; model: {done.model or '-'}; thread: {done.thread_id}; "
-                      f"{done.latency_ms:.0f} ms", "dim")))
-    sys.stdout.flush()
 
 
 def run_memory(args: argparse.Namespace, settings: AppSettings, paths: Paths) -> int:
@@ -173,14 +118,21 @@ def run_threads(args: argparse.Namespace, settings: AppSettings, paths: Paths) -
 
 
 def chat(args: argparse.Namespace, settings: AppSettings, paths: Paths) -> int:
-    """A conversation on the terminal: streaming answers, approvals, /new for a new thread, /quit or Ctrl+D to end."""
+    """A conversation on the terminal: streaming answers, approvals, /word actions, /scope, /new, /help, /quit."""
     interactive = sys.stdin.isatty()
     if isinstance(sys.stdin, io.TextIOWrapper):  # a line that is not UTF-8 is then refused below, not a crash
         sys.stdin.reconfigure(errors="surrogateescape")
+    presets = load_presets(paths.config_dir / "prompts")
+    for problem in presets.problems:
+        err.print(f"note: preset {problem}", markup=False, soft_wrap=True)
+    # None leaves the thread's own scope alone; a Scope (empty: cleared) is sent with every following turn.
+    scope = parse_scope(args.scope) if args.scope else None
+    held: Scope | None = None  # the scope the thread's last turn kept to, as the graph reported it
     with open_session(settings, paths, args.model) as session:
         runner = session.runner
         thread = _existing_thread(session, args.thread)
-        err.print("Ask about your files. /new starts a new thread, /quit ends.")
+        err.print("Ask about your files. /help lists the commands, /new starts a new thread, /quit ends.",
+                  soft_wrap=True)
         while True:
             try:
                 line = input("you> " if interactive else "")
@@ -193,11 +145,52 @@ def chat(args: argparse.Namespace, settings: AppSettings, paths: Paths) -> int:
             if question in ("/quit", "/exit"):
                 break
             if question == "/new":
-                thread = None
+                thread, held = None, None
                 err.print("new thread")
+                continue
+            if question == "/help":
+                _help(presets)
+                continue
+            if question == "/scope" or question.startswith("/scope "):
+                scope = _set_scope(question[len("/scope"):].strip(), scope, held)
                 continue
             if not question:
                 continue
-            done, _ = _run_turn(runner, question, thread, interactive)
-            thread = done.thread_id
+            if question.startswith("/") and parse_command(question, presets) is None:
+                err.print(styled(("(not a command: /help lists them; sent as a question)", "dim")))
+            done, _ = run_turn(runner, question, thread, interactive, options=TurnOptions(scope=scope))
+            thread, held = done.thread_id, Scope.of(done.scope) if done.scope else None
     return 0
+
+
+def _help(presets: Presets) -> None:
+    lines = ["/new            start a new thread",
+             "/scope SPEC     only these files from now on, e.g. /scope folder:~/Projects,type:pdf,after:2024-01-01",
+             "/scope          show the scope;  /scope clear  every indexed file again",
+             "/help           this list;  /quit  end (or Ctrl+D)",
+             "Actions on a text (type it after the command):"]
+    for preset in presets.words().values():
+        usage = f"/{preset.word}" + (f" [{'|'.join(preset.arg_choices) or preset.arg}]" if preset.arg else "")
+        lines.append(f"  {usage:<40} {preset.title}")
+    for line in lines:
+        err.print(line, markup=False, soft_wrap=True)
+
+
+def _set_scope(spec: str, scope: Scope | None, held: Scope | None) -> Scope | None:
+    """``/scope``: show it; ``/scope clear``: every file again; ``/scope SPEC``: only those files from now on."""
+    if not spec:
+        shown = scope if scope is not None else held
+        label = ", ".join(shown.describe()) if shown is not None else ""
+        err.print(f"scope: {label or 'every indexed file'}", markup=False, soft_wrap=True)
+        return scope
+    if spec == "clear":
+        err.print("scope cleared: every indexed file")
+        return Scope()
+    try:
+        narrowed = parse_scope(spec)
+    except DeskmateError as exc:
+        err.print(f"deskmate: {exc}; the scope is unchanged", markup=False, soft_wrap=True)
+        return scope
+    err.print(f"scope: {', '.join(narrowed.describe()) or 'every indexed file'} (from the next question on)",
+              markup=False, soft_wrap=True)
+    return narrowed

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
+from tools.errors import DeskmateError
+
 
 def _count(low: int, high: int) -> Callable[[str], int]:
     """An argparse type: a whole number from ``low`` to ``high`` (a huge one would overflow deep in a library)."""
@@ -55,6 +57,23 @@ def _date(value: str) -> datetime:
         return datetime.fromisoformat(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a date: {value!r} (use YYYY-MM-DD or an ISO timestamp)") from None
+
+
+_SCOPE_HELP = ("only these files: comma-separated folder:PATH, file:PATH, type:pdf, after:YYYY-MM-DD, "
+               "before:YYYY-MM-DD")
+
+
+def _scope(value: str) -> str:
+    """An argparse type: a scope spec that ``parse_scope`` accepts (parsed again where it is used)."""
+    from tools.index.scope import parse_scope  # only when --scope is given: the parser stays light
+
+    spec = value.strip()
+    try:
+        parse_scope(spec)
+    except DeskmateError as exc:
+        why = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in str(exc))
+        raise argparse.ArgumentTypeError(f"{why} (e.g. folder:~/Projects,type:pdf,after:2024-01-01)") from None
+    return spec
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -168,11 +187,23 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("question")
     ask.add_argument("--thread", help="continue this conversation thread (default: a new one)")
     ask.add_argument("--model", help="a name from `deskmate models list` (default: models.default)")
-    ask.add_argument("--json", action="store_true", help="answer, mode, fallback_reason, model, citations, thread")
+    ask.add_argument("--json", action="store_true", help="answer, mode, route, model, citations, thread, trace")
+    ask.add_argument("--scope", type=_scope, metavar="SPEC", help=_SCOPE_HELP)
 
-    chat = sub.add_parser("chat", help="a conversation on the terminal (streaming, approvals, /new, /quit)")
+    act = sub.add_parser("act", help="an action on a text: summarise, explain, rewrite, fix, translate, reply, yours")
+    act.add_argument("action", nargs="?", metavar="ACTION", help="an action's word or id (see --list)")
+    act.add_argument("--list", action="store_true", help="the actions: word, title, argument, shipped or yours")
+    act.add_argument("--text", help="the text to work on (default: read from stdin)")
+    act.add_argument("--arg", help="the action's argument: a language for translate, a style for rewrite")
+    act.add_argument("--json", action="store_true", help="answer, mode, route, action, model, thread, trace")
+    which = act.add_mutually_exclusive_group()
+    which.add_argument("--model", help="a name from `deskmate models list` (default: models.default)")
+    which.add_argument("--no-model", action="store_true", help="no model: what works without one, or a message")
+
+    chat = sub.add_parser("chat", help="a conversation on the terminal (streaming, approvals, /help, /new, /quit)")
     chat.add_argument("--thread", help="continue this thread")
     chat.add_argument("--model", help="a name from `deskmate models list` (default: models.default)")
+    chat.add_argument("--scope", type=_scope, metavar="SPEC", help=_SCOPE_HELP)
 
     threads = sub.add_parser("threads", help="conversation threads: list, show, search, rename, export, delete")
     tsub = threads.add_subparsers(dest="threads_command", metavar="ACTION", required=True)

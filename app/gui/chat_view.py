@@ -1,156 +1,48 @@
-"""ChatView: a conversation's turns as they stream in: rendered answers, citation chips, approvals, mode badges.
+"""ChatView: a conversation's turns as they stream in, each a question set apart and its answer.
 
-Tokens arrive one by one; re-rendering Markdown for each would make a long answer quadratic and the window sluggish,
-so an answer view re-renders at most every 50 ms while it streams (``AnswerBrowser.stream_markdown``).
+The question has Edit (an inline editor; re-asking forks the thread there); the answer is rendered Markdown
+(collapsible when long) with its sources, its route and mode badges, Regenerate on the last answer, and a progress
+bar with Stop for slow whole-document work.
+
+What the badges say is decided in app/gui/answer_labels.py; the answer view is app/gui/answer_view.py and the
+question's box (and the question editor) app/gui/question_box.py.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QGuiApplication, QTextOption
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
-    QPlainTextEdit,
+    QProgressBar,
     QPushButton,
     QScrollArea,
-    QSizePolicy,
-    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
 
-from app.gui import markdown
-from app.gui.theme import is_dark
+from app.gui.answer_labels import describe_mode, fallback_kind, plain_tip, route_text
+from app.gui.answer_view import TOOL_ACTIONS, AnswerBrowser, ApprovalWidget
+from app.gui.question_box import QuestionBox, QuestionEdit
 
 if TYPE_CHECKING:
     from agents.citations import Citation
     from agents.runner import TurnDone, Warning
     from app.gui.turns import ApprovalRequest
 
-RENDER_INTERVAL_MS = 50
+# Re-exported: quick ask and the tests import these from here.
+__all__ = ["TOOL_ACTIONS", "AnswerBrowser", "ApprovalWidget", "ChatView", "QuestionEdit", "TurnWidget",
+           "describe_mode", "short_where"]
 
-# What a tool with side effects will do, in the user's words (shown in the approval).
-TOOL_ACTIONS = {
-    "write_note": "save a note in Deskmate's notes folder",
-    "open_path": "open a file or a web address with your system's default application",
-    "remember": "remember a fact about you for later conversations",
-    "forget": "forget facts it remembered about you",
-}
-
-
-def describe_mode(mode: str, model: str | None, reason: str | None, kind: str | None = None) -> tuple[str, str]:
-    """The badge text and its tooltip for an answer's mode; ``kind`` is the model's provider kind (onnx, openai)."""
-    if mode == "cache":
-        return "cache", "A stored answer to the same question about the same sources; no model was called."
-    if mode == "llm":
-        label = {"onnx": "local model", "openai": "remote"}.get(kind or "", "model")
-        where = {"onnx": " on this computer", "openai": " over the network"}.get(kind or "", "")
-        return label, f"Answered by {model or 'a model'}{where}."
-    return "from your files", (f"The model did not answer ({reason}); this answer quotes your files directly."
-                               if reason else "Answered from your files without a model.")
-
-
-class AnswerBrowser(QTextBrowser):
-    """Read-only rich text that grows with its content and never loads anything remote."""
-
-    cite_clicked = Signal(int)
-
-    def __init__(self, parent: QWidget | None = None, *, fit: bool = True) -> None:
-        super().__init__(parent)
-        self.setOpenLinks(False)
-        self.setOpenExternalLinks(False)
-        self.setFrameShape(QFrame.Shape.NoFrame)
-        if fit:  # grow with the content (inside the scrolling conversation) instead of scrolling itself
-            self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-            self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Minimum)
-            self.document().documentLayout().documentSizeChanged.connect(self._fit)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
-        self.anchorClicked.connect(self._anchor)
-        self.markdown_text = ""
-        self._pending = ""
-        self._render = QTimer(self)
-        self._render.setSingleShot(True)
-        self._render.setInterval(RENDER_INTERVAL_MS)
-        self._render.timeout.connect(lambda: self.set_markdown(self._pending))
-
-    def set_markdown(self, text: str) -> None:
-        """Show ``text`` now (and drop a streamed render still waiting)."""
-        self._render.stop()
-        self.markdown_text = text
-        self.setHtml(markdown.render(text, dark=is_dark()))
-
-    def stream_markdown(self, text: str) -> None:
-        """Show ``text`` within 50 ms, coalescing the calls in between: for answers that grow token by token."""
-        self._pending = text
-        if not self._render.isActive():
-            self._render.start()
-
-    def stop_streaming(self) -> None:
-        self._render.stop()
-
-    def loadResource(self, kind: int, url: QUrl | str) -> Any:  # noqa: N802 - Qt's name
-        return None  # no images, stylesheets or anything else fetched on the answer's behalf
-
-    def _fit(self) -> None:
-        self.setFixedHeight(int(self.document().size().height()) + 6)
-
-    def _anchor(self, url: QUrl) -> None:
-        if url.scheme() == "cite" and url.path().isdigit():
-            self.cite_clicked.emit(int(url.path()))
-        elif url.scheme() in ("http", "https"):
-            from PySide6.QtGui import QDesktopServices
-
-            QDesktopServices.openUrl(url)  # a web link the user clicked: their browser, not ours
-
-
-
-class ApprovalWidget(QFrame):
-    """A tool's request inline in the conversation: what it will do, and Allow once / Always allow / Deny."""
-
-    def __init__(self, request: ApprovalRequest, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.request = request
-        self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.setAccessibleName(f"Approval for {request.tool}")
-        layout = QVBoxLayout(self)
-        action = TOOL_ACTIONS.get(request.tool, "run a tool with side effects")
-        careful = f"\nCareful: {request.reason}. Allow it only if you asked for this." if request.reason else ""
-        self.text = QLabel(f"Deskmate wants to {action} ({request.tool}):{careful}")
-        self.text.setTextFormat(Qt.TextFormat.PlainText)  # a QLabel guesses HTML otherwise: model text is data
-        self.text.setWordWrap(True)
-        self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        layout.addWidget(self.text)
-        # Every argument whole, as plain text that scrolls: what is approved is exactly what runs.
-        self.details = QPlainTextEdit()
-        self.details.setReadOnly(True)
-        self.details.setAccessibleName(f"What {request.tool} will do")
-        self.details.setWordWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)  # long web addresses too
-        self.details.setPlainText("\n".join(f"{name}: {value}" for name, value in request.request.details()))
-        self.details.setMaximumHeight(self.details.fontMetrics().lineSpacing() * 10 + 12)
-        layout.addWidget(self.details)
-        row = QHBoxLayout()
-        self.allow = QPushButton("&Allow once")
-        self.always = QPushButton(f"Al&ways allow {request.tool}")
-        self.deny = QPushButton("&Deny")
-        for button, name in ((self.allow, "Allow once"), (self.always, "Always allow"), (self.deny, "Deny")):
-            button.setAccessibleName(name)
-            row.addWidget(button)
-        row.addStretch(1)
-        layout.addLayout(row)
-        self.allow.clicked.connect(lambda: self._answer(True, False))
-        self.always.clicked.connect(lambda: self._answer(True, True))
-        self.deny.clicked.connect(lambda: self._answer(False, False))
-
-    def _answer(self, allowed: bool, always: bool) -> None:
-        self.request.answer(allowed, always=always)
-        for button in (self.allow, self.always, self.deny):
-            button.setEnabled(False)
-        verdict = "always allowed" if always else "allowed" if allowed else "denied"
-        self.text.setText(self.text.text() + f"\n→ {verdict}")
+COLLAPSE_LINES = 24  # an answer taller than this many lines shows "Show more" when it comes from the history
+_BADGE = "border: 1px solid {colour}; border-radius: 6px; padding: 1px 6px;"
+# The route badge's border: the text keeps the palette's colour, readable in both themes.
+_ROUTE_COLOURS = {"From": "#15803d", "On": "#15803d", "Not": "#7c3aed", "Exact": "#2563eb", "Cached": "palette(mid)",
+                  "Extract": "#d97706"}
 
 
 class TurnWidget(QFrame):
@@ -159,6 +51,9 @@ class TurnWidget(QFrame):
     cite_clicked = Signal(object)  # the Citation
     feedback_changed = Signal(str, object, dict)  # trace id, "up" | "down" | None, {path: "right" | "wrong"}
     why_requested = Signal(str)  # trace id
+    edit_submitted = Signal(str)  # the edited question
+    regenerate_requested = Signal()
+    stop_requested = Signal()
 
     def __init__(self, question: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -166,17 +61,15 @@ class TurnWidget(QFrame):
         self.citations: list[Citation] = []
         self.streamed = ""
         self.done: TurnDone | None = None
+        self.answered = False  # finished or loaded: it can be edited (and regenerated when last)
         self.rating: str | None = None
         self.verdicts: dict[str, str] = {}
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
-        self.question = QLabel(question)
-        self.question.setTextFormat(Qt.TextFormat.PlainText)  # the question, a tool's name, a document's words: text
-        self.question.setWordWrap(True)
-        self.question.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.question.setStyleSheet("font-weight: bold;")
-        self.question.setAccessibleName("Question")
-        layout.addWidget(self.question)
+        self.question_box = QuestionBox(question)
+        self.question_box.resubmitted.connect(self.edit_submitted)
+        self.question = self.question_box.label
+        layout.addWidget(self.question_box)
         self.status = QLabel("")
         self.status.setTextFormat(Qt.TextFormat.PlainText)
         self.status.setAccessibleName("Answer status")
@@ -184,26 +77,68 @@ class TurnWidget(QFrame):
         self.answer = AnswerBrowser()
         self.answer.setAccessibleName("Answer")
         self.answer.cite_clicked.connect(self._cite_number)
+        self.answer.overflow_changed.connect(self._overflow)
         layout.addWidget(self.answer)
+        self.more = QPushButton("Show more")
+        self.more.setFlat(True)
+        self.more.setAccessibleName("Show the whole answer")
+        self.more.clicked.connect(lambda: self.set_collapsed(not self.answer.collapsed))
+        self.more.hide()
+        layout.addWidget(self.more, 0, Qt.AlignmentFlag.AlignLeft)
+        layout.addWidget(self._progress_row())
         self.approvals = QVBoxLayout()
         layout.addLayout(self.approvals)
         self.sources = QHBoxLayout()
         self.sources.setSpacing(4)
         layout.addLayout(self.sources)
-        footer = QHBoxLayout()
-        self.badge = QLabel("")
-        self.badge.setAccessibleName("Answer mode")
-        self.badge.setStyleSheet("border: 1px solid palette(mid); border-radius: 6px; padding: 1px 6px;")
-        self.badge.hide()
-        footer.addWidget(self.badge)
         self.warning = QLabel("")
         self.warning.setTextFormat(Qt.TextFormat.PlainText)
         self.warning.setWordWrap(True)
         self.warning.setAccessibleName("Warning about the sources")
         self.warning.setStyleSheet("color: #b45309;")
         self.warning.hide()
-        layout.insertWidget(layout.count(), self.warning)
+        layout.addWidget(self.warning)
+        layout.addLayout(self._footer())
+        self.status.setText("Looking in your files…")
+
+    def _progress_row(self) -> QWidget:
+        self.progress_box = QWidget()
+        row = QHBoxLayout(self.progress_box)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.progress = QProgressBar()
+        self.progress.setAccessibleName("Progress of the work on the whole document")
+        self.progress_label = QLabel("")
+        self.progress_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.progress_stop = QPushButton("Stop")
+        self.progress_stop.setAccessibleName("Stop this work")
+        self.progress_stop.setToolTip("Stop (Esc); what is done so far stays")
+        self.progress_stop.clicked.connect(self.stop_requested)
+        row.addWidget(self.progress_label)
+        row.addWidget(self.progress, 1)
+        row.addWidget(self.progress_stop)
+        self.progress_box.hide()
+        return self.progress_box
+
+    def _footer(self) -> QHBoxLayout:
+        footer = QHBoxLayout()
+        self.route_badge = QLabel("")
+        self.route_badge.setTextFormat(Qt.TextFormat.PlainText)
+        self.route_badge.setAccessibleName("Where the answer comes from")
+        self.route_badge.hide()
+        footer.addWidget(self.route_badge)
+        self.badge = QLabel("")
+        self.badge.setTextFormat(Qt.TextFormat.PlainText)
+        self.badge.setAccessibleName("Answer mode")
+        self.badge.setStyleSheet(_BADGE.format(colour="palette(mid)"))
+        self.badge.hide()
+        footer.addWidget(self.badge)
         footer.addStretch(1)
+        self.regenerate = QPushButton("Regenerate")
+        self.regenerate.setAccessibleName("Regenerate answer")
+        self.regenerate.setToolTip("Ask this question again from the same point of the conversation (Ctrl+R)")
+        self.regenerate.clicked.connect(self.regenerate_requested)
+        self.regenerate.hide()  # the chat view shows it on the last answer
+        footer.addWidget(self.regenerate)
         # Words, not emoji: a desktop without an emoji font would show empty boxes.
         self.up = QPushButton("Good")
         self.down = QPushButton("Bad")
@@ -225,8 +160,7 @@ class TurnWidget(QFrame):
         self.copy.setToolTip("Copy the answer as Markdown, with its sources")
         self.copy.clicked.connect(self.copy_answer)
         footer.addWidget(self.copy)
-        layout.addLayout(footer)
-        self.status.setText("Looking in your files…")
+        return footer
 
     # -- events from the runner ---------------------------------------------------------------------------
 
@@ -251,23 +185,57 @@ class TurnWidget(QFrame):
     def tool_started(self, tool: str) -> None:
         self.status.setText(f"Running {tool}…")
 
+    def show_progress(self, done: int, total: int, what: str) -> None:
+        """Slow work under way: ``done`` of ``total`` steps (a busy bar when the total is unknown)."""
+        total = max(total, 0)
+        self.progress.setRange(0, total)
+        self.progress.setValue(min(max(done, 0), total))
+        self.progress_label.setText(f"{what} ({done} of {total})" if total else what)
+        self.progress_box.show()
+
     def finish(self, done: TurnDone, kind: str | None = None) -> None:
+        from app.gui.answer_labels import describe_route
+
         self.done = done
+        self.progress_box.hide()
         self.answer.set_markdown(done.answer)
         self.set_sources(done.citations)
-        text, tip = describe_mode(done.mode, done.model, done.fallback_reason, kind)
-        self.badge.setText(text)
-        self.badge.setToolTip(tip)
-        self.badge.show()
+        self._set_badges(done.mode, done.model, done.fallback_reason, kind, done.route)
+        text, tip = describe_route(done, kind)
+        self.route_badge.setText(text)
+        self.route_badge.setToolTip(plain_tip(tip))
         has_trace = bool(self.trace_id)
         for button in (self.up, self.down, self.why):
             button.setEnabled(has_trace)
         if done.warnings:
             self.show_warning(done.warnings)
-        set_aside = done.mode != "llm" and bool(self.streamed)
-        self.status.setText("The model's answer was set aside; the answer from your files stands." if set_aside
-                            else "")
-        self.status.setVisible(bool(self.status.text()))
+        status = ""
+        if done.mode == "fallback" and self.streamed:
+            why = fallback_kind(done.fallback_reason, done.model)
+            status = {"set_aside": "The model's answer was set aside; the answer from your files stands.",
+                      "stopped": "You stopped the model; the answer from your files stands.",
+                      "unavailable": "The model stopped answering; the answer from your files stands."}.get(why, "")
+        self.status.setText(status)
+        self.status.setVisible(bool(status))
+        self.answered = True
+        self.question_box.edit_button.setEnabled(True)
+        self.set_collapsible(collapsed=False)  # just streamed: whole, with "Show less" when it is long
+
+    def _set_badges(self, mode: str, model: str | None, reason: str | None, kind: str | None,
+                    route: str = "files") -> None:
+        route_label = route_text(mode, reason, model, route)
+        colour = _ROUTE_COLOURS.get(route_label.split(" ", 1)[0].rstrip("—"), "palette(mid)")
+        self.route_badge.setText(route_label)
+        self.route_badge.setToolTip(plain_tip(describe_mode(mode, model, reason, kind)[1]))
+        self.route_badge.setStyleSheet(_BADGE.format(colour=colour))
+        self.route_badge.show()
+        text, tip = describe_mode(mode, model, reason, kind)
+        if mode == "general":  # the route badge says "not from your files"; this one says who answered
+            text = describe_mode("llm", model, None, kind)[0]
+        self.badge.setText(text)
+        self.badge.setToolTip(plain_tip(tip))
+        # Who answered matters when a model did; for an extract, a computation or the cache the route says it all.
+        self.badge.setVisible(mode in ("llm", "general"))
 
     @property
     def trace_id(self) -> str | None:
@@ -298,19 +266,36 @@ class TurnWidget(QFrame):
 
     def fail(self, message: str) -> None:
         self.answer.stop_streaming()
+        self.progress_box.hide()
         self.status.setText(f"Could not answer: {message}")
         self.status.setStyleSheet("color: #b91c1c;")
+        self.status.show()
 
     def show_record(self, answer: str, mode: str | None, citations: list[Citation]) -> None:
         """A past turn loaded from the thread's history."""
         self.answer.set_markdown(answer)
         self.set_sources(citations)
         self.status.hide()
+        self.answered = True
+        self.question_box.edit_button.setEnabled(True)
         if mode:
-            text, tip = describe_mode(mode, None, None)
-            self.badge.setText(text)
-            self.badge.setToolTip(tip)
-            self.badge.show()
+            self._set_badges(mode, None, None, None)
+        self.set_collapsible(collapsed=True)
+
+    # -- long answers -----------------------------------------------------------------------------------------
+
+    def set_collapsible(self, *, collapsed: bool) -> None:
+        self.answer.set_collapsible(self.answer.fontMetrics().lineSpacing() * COLLAPSE_LINES, collapsed=collapsed)
+        self._overflow(self.answer.overflows)
+
+    def set_collapsed(self, collapsed: bool) -> None:
+        self.answer.set_collapsed(collapsed)
+        self._overflow(self.answer.overflows)
+
+    def _overflow(self, overflows: bool) -> None:
+        self.more.setVisible(overflows)
+        self.more.setText("Show more" if self.answer.collapsed else "Show less")
+        self.more.setAccessibleName("Show the whole answer" if self.answer.collapsed else "Show less of the answer")
 
     # -- sources and copying ---------------------------------------------------------------------------------
 
@@ -325,7 +310,7 @@ class TurnWidget(QFrame):
             chip = QPushButton(f"[{number}] {short_where(citation)}")
             chip.setFlat(True)
             chip.setCursor(Qt.CursorShape.PointingHandCursor)
-            chip.setToolTip(f"{citation.where()}\n“{citation.quote[:300]}”")
+            chip.setToolTip(plain_tip(f"{citation.where()}\n“{citation.quote[:300]}”"))
             chip.setAccessibleName(f"Source {number}: {citation.where()}")
             chip.setStyleSheet("border: 1px solid palette(mid); border-radius: 8px; padding: 2px 8px;")
             chip.clicked.connect(lambda _=False, c=citation: self.cite_clicked.emit(c))
@@ -373,6 +358,9 @@ class ChatView(QScrollArea):
     cite_clicked = Signal(object)
     feedback_changed = Signal(str, object, dict)
     why_requested = Signal(str)
+    regenerate_requested = Signal()
+    edit_requested = Signal(int, str)  # turn index (0-based), the edited question
+    stop_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -381,7 +369,8 @@ class ChatView(QScrollArea):
         self._inner = QWidget()
         self._layout = QVBoxLayout(self._inner)
         self.empty = QLabel("Ask anything about the files in your index: answers quote them and name their sources."
-                            "\n\nEnter sends · Esc stops · Ctrl+I manages the indexed folders · F1 lists shortcuts")
+                            "\n\nEnter sends · @ names a file · Esc stops · Ctrl+R regenerates · "
+                            "Ctrl+I manages the indexed folders · F1 lists shortcuts")
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty.setWordWrap(True)
         self.empty.setAccessibleName("Getting started")
@@ -389,6 +378,7 @@ class ChatView(QScrollArea):
         self._layout.addStretch(1)
         self.setWidget(self._inner)
         self.turns: list[TurnWidget] = []
+        self.busy = False
         self._follow = True
         bar = self.verticalScrollBar()
         bar.rangeChanged.connect(lambda _lo, hi: bar.setValue(hi) if self._follow else None)
@@ -399,19 +389,57 @@ class ChatView(QScrollArea):
         turn.cite_clicked.connect(self.cite_clicked)
         turn.feedback_changed.connect(self.feedback_changed)
         turn.why_requested.connect(self.why_requested)
+        turn.regenerate_requested.connect(self.regenerate_requested)
+        turn.stop_requested.connect(self.stop_requested)
+        turn.edit_submitted.connect(lambda text, t=turn: self._edited(t, text))
         self.empty.hide()
         self._layout.insertWidget(self._layout.count() - 1, turn)
         self.turns.append(turn)
         self._follow = True
+        self._update_controls()
         return turn
+
+    def _edited(self, turn: TurnWidget, text: str) -> None:
+        if turn in self.turns and not self.busy:
+            self.edit_requested.emit(self.turns.index(turn), text)
 
     @property
     def current(self) -> TurnWidget | None:
         return self.turns[-1] if self.turns else None
 
-    def clear(self) -> None:
-        for turn in self.turns:
+    def truncate(self, count: int) -> None:
+        """Keep the first ``count`` turns (a fork replaces the ones after)."""
+        for turn in self.turns[count:]:
             turn.deleteLater()
-        self.turns = []
-        self.empty.show()
+        self.turns = self.turns[:count]
+        self.empty.setVisible(not self.turns)
+        self._update_controls()
 
+    def clear(self) -> None:
+        self.truncate(0)
+
+    def follow(self, turns: list[tuple[str, str]]) -> bool:
+        """Show the thread's branch, given as (question, answer) per turn; True when something changed.
+
+        The turns shown that match the branch stay as they are (with their sources and badges); the rest are replaced.
+        """
+        same = 0
+        while same < min(len(turns), len(self.turns)) and self.turns[same].question.text() == turns[same][0]:
+            same += 1
+        if same == len(turns) == len(self.turns):
+            return False
+        self.truncate(same)
+        for question, answer in turns[same:]:
+            self.add_turn(question).show_record(answer, None, [])
+        return True
+
+    def set_busy(self, busy: bool) -> None:
+        """While a turn runs, no turn can be edited or regenerated."""
+        self.busy = busy
+        self._update_controls()
+
+    def _update_controls(self) -> None:
+        last = self.current
+        for turn in self.turns:
+            turn.question_box.edit_button.setVisible(not self.busy)
+            turn.regenerate.setVisible(turn is last and not self.busy and turn.answered)

@@ -168,7 +168,9 @@ class DesktopApp:
             return {"ok": True}
         if cmd == "quick-ask":
             text = message.get("text")
-            self.quick.popup(text if isinstance(text, str) else None, near_cursor=False)
+            selection = message.get("selection")
+            self.quick.popup(text if isinstance(text, str) else None, near_cursor=False,
+                             selection=selection if isinstance(selection, str) else None)
             if message.get("submit") and isinstance(text, str):
                 self.quick.ask()
             return {"ok": True}
@@ -203,6 +205,8 @@ class DesktopApp:
             "quick_ask_sources": self.quick.sources.text(),
             "quick_ask_mode": self.quick.badge.text(),
             "quick_ask_mode_detail": self.quick.badge.toolTip(),
+            "quick_ask_actions": [b.text() for b in self.quick.action_palette.buttons]
+            if self.quick.action_palette.isVisible() else [],
             "main_busy": self.window.turns.busy,
             "main_turns": len(self.window.chat.turns),
             "main_answer": self.window.chat.current.answer.markdown_text if self.window.chat.current else "",

@@ -2,6 +2,10 @@
 
 The window shows before anything heavy loads: the agent session (LangGraph, embedder, index) opens on the agent lane
 right after, and a question typed meanwhile simply waits its turn on that lane.
+
+Above the chat: the conversation's header (title, model picker) and the banner; below it, the scope chips and the
+question box (``@`` mentions a file). Picking a model makes it the default (saved, as Settings › Models does) and
+reopens the session between turns, so the next turn uses it.
 """
 
 from __future__ import annotations
@@ -11,22 +15,23 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QUrl, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeyEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
-    QFrame,
     QHBoxLayout,
     QLabel,
     QMainWindow,
     QMessageBox,
-    QPlainTextEdit,
     QPushButton,
     QSplitter,
     QVBoxLayout,
     QWidget,
 )
 
+from app.gui.answer_labels import banner_text, describe_mode
 from app.gui.backend import Backend
-from app.gui.chat_view import ChatView, TurnWidget, describe_mode
+from app.gui.chat_view import ChatView, QuestionEdit, TurnWidget
+from app.gui.conversation_header import Banner, ConversationHeaderWidget
+from app.gui.scope_bar import MentionCompleter, ScopeBarWidget
 from app.gui.tasks import Tasks
 from app.gui.thread_list import ThreadListWidget
 from app.gui.turns import ApprovalRequest, TurnController
@@ -36,44 +41,6 @@ if TYPE_CHECKING:
     from tools.index.status import IndexStatus
 
 log = logging.getLogger(__name__)
-
-
-class QuestionEdit(QPlainTextEdit):
-    """Enter sends, Shift+Enter starts a new line."""
-
-    submitted = Signal()
-
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt's name
-        shift = event.modifiers() & Qt.KeyboardModifier.ShiftModifier
-        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not shift:
-            self.submitted.emit()
-            return
-        super().keyPressEvent(event)
-
-
-class Banner(QFrame):
-    """A one-line notice above the chat (degraded mode, errors), with a close button."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("banner")
-        self.setStyleSheet("#banner { background: #fef3c7; border: 1px solid #d97706; border-radius: 4px; }"
-                           "#banner QLabel { color: #451a03; }")
-        row = QHBoxLayout(self)
-        row.setContentsMargins(8, 4, 4, 4)
-        self.label = QLabel()
-        self.label.setWordWrap(True)
-        self.label.setAccessibleName("Notice")
-        row.addWidget(self.label, 1)
-        close = QPushButton("Dismiss")
-        close.setAccessibleName("Dismiss notice")
-        close.clicked.connect(self.hide)
-        row.addWidget(close)
-        self.hide()
-
-    def show_message(self, text: str) -> None:
-        self.label.setText(text)
-        self.show()
 
 
 class MainWindow(QMainWindow):
@@ -100,6 +67,9 @@ class MainWindow(QMainWindow):
         self.turns.approval.connect(self._approval)
         self.turns.failed.connect(self._turn_failed)
         self.turns.finished.connect(self._turn_finished)
+        self.turns.forked.connect(self._forked)
+        self.turns.scope_changed.connect(self.scope_bar.set_scope)
+        self._forking = False  # the running turn replaces earlier ones: check the view against the thread after
 
     # -- layout ---------------------------------------------------------------------------------------------
 
@@ -113,6 +83,9 @@ class MainWindow(QMainWindow):
         splitter.addWidget(self.threads)
         right = QWidget()
         column = QVBoxLayout(right)
+        self.header = ConversationHeaderWidget()
+        self.header.model_chosen.connect(self.choose_model)
+        column.addWidget(self.header)
         self.banner = Banner()
         column.addWidget(self.banner)
         self.first_run_slot = QVBoxLayout()
@@ -121,13 +94,24 @@ class MainWindow(QMainWindow):
         self.chat.cite_clicked.connect(self.open_citation)
         self.chat.feedback_changed.connect(self.save_feedback)
         self.chat.why_requested.connect(self.show_trace)
+        self.chat.regenerate_requested.connect(self.regenerate)
+        self.chat.edit_requested.connect(self.edit_question)
+        self.chat.stop_requested.connect(self.turns.stop)
         column.addWidget(self.chat, 1)
+        self.scope_bar = ScopeBarWidget()
+        self.scope_bar.scope_changed.connect(lambda scope: setattr(self.turns, "scope", scope))
+        self.scope_bar.refused.connect(self.banner.show_message)
+        column.addWidget(self.scope_bar)
         row = QHBoxLayout()
         self.input = QuestionEdit()
-        self.input.setPlaceholderText("Ask about your files…  (Enter to send, Shift+Enter for a new line)")
+        self.input.setPlaceholderText("Ask about your files…  (Enter to send, Shift+Enter for a new line, "
+                                      "@ to name a file)")
         self.input.setAccessibleName("Question")
         self.input.setFixedHeight(72)
         self.input.submitted.connect(self.send)
+        self.mentions = MentionCompleter(self.input)
+        self.mentions.chosen.connect(self.scope_bar.add_file)
+        self.mentions.wanted.connect(self.refresh_catalogue)
         row.addWidget(self.input, 1)
         buttons = QVBoxLayout()
         self.send_button = QPushButton("&Send")
@@ -178,6 +162,11 @@ class MainWindow(QMainWindow):
         action(go, "&Ask (focus the question)", lambda: self.input.setFocus(), "Ctrl+L")
         action(go, "&Search conversations", lambda: self.threads.search.setFocus(), QKeySequence.StandardKey.Find)
         self.stop_action = action(go, "S&top answering", self.turns.stop, "Esc")
+        talk = bar.addMenu("&Conversation")
+        self.regenerate_action = action(talk, "&Regenerate the last answer", self.regenerate, "Ctrl+R")
+        action(talk, "Edit the &last question", self.edit_last, "Ctrl+Shift+E")
+        action(talk, "Add to the &scope…", lambda: self.scope_bar.add_button.showMenu(), "Ctrl+Shift+S")
+        action(talk, "Choose the &model…", self.header.models.showPopup, "Ctrl+M")
         tools = bar.addMenu("&Tools")
         action(tools, "&Index manager…", self.show_index_manager, "Ctrl+I")
         action(tools, "Usage &dashboard…", self.show_dashboard, "Ctrl+D")
@@ -200,6 +189,7 @@ class MainWindow(QMainWindow):
         self._show_notices()
         self.threads.refresh()
         self.refresh_index_summary()
+        self.refresh_models()
         self.session_ready.emit()
 
     def _show_notices(self) -> None:
@@ -223,6 +213,17 @@ class MainWindow(QMainWindow):
             self.index_label.setToolTip(f"{roots} folder(s); embedder {status.embedder['model']}")
 
         self.tasks.run(lambda: self.backend.session().index.status_report(), on_done=show, lane="index")
+        self.refresh_catalogue()
+
+    def refresh_catalogue(self) -> None:
+        """The index's folders and files, for the scope menu and the ``@`` completer (read on the index lane)."""
+        from app.gui.scope_bar import read_catalogue
+
+        def show(found: tuple[list[str], list[str]]) -> None:
+            self.scope_bar.set_catalogue(*found)
+            self.mentions.set_paths(found[1])
+
+        self.tasks.run(lambda: read_catalogue(self.backend.session().index), on_done=show, lane="index")
 
     def _session_failed(self, exc: BaseException) -> None:
         from app.gui.tasks import describe
@@ -256,34 +257,78 @@ class MainWindow(QMainWindow):
         if self.turns.busy:
             self.turns.stop()
         self.turns.new_thread()
+        self.scope_bar.set_scope(None)
         self.chat.clear()
+        self.header.set_title("")
         self.threads.list.setCurrentRow(-1)
         self.input.setFocus()
 
     def open_thread(self, thread_id: str) -> None:
-        """Show a past conversation and continue it."""
+        """Show a past conversation and continue it (its own scope applies until the user changes it)."""
         if self.turns.busy:
             return
-        from agents.state import citations_of  # a stored thread keeps the checkpointed rows: one conversion here
 
         def loaded(records: list[Any]) -> None:
-            self.turns.thread_id = thread_id
-            self.chat.clear()
-            for record in records:
-                turn = self.chat.add_turn(record.question)
-                turn.show_record(record.answer, record.mode, citations_of(record.citations))
+            self.turns.open_thread(thread_id)
+            self.scope_bar.show_inherited()
+            self._show_records(records)
             self.input.setFocus()
 
         self.tasks.run(lambda: self.backend.session().threads.messages(thread_id), on_done=loaded, lane="agent")
 
+    def _show_records(self, records: list[Any], keep: int = 0) -> None:
+        """Show stored turns after the first ``keep`` turn widgets (those stay as they are)."""
+        from agents.state import citations_of  # a stored thread keeps the checkpointed rows: one conversion here
+
+        self.chat.truncate(keep)
+        for record in records[keep:]:
+            turn = self.chat.add_turn(record.question)
+            turn.show_record(record.answer, record.mode, citations_of(record.citations))
+        self.header.set_title(records[0].question if records else "")
+
+    def regenerate(self) -> bool:
+        """Ask the last question again from the checkpoint before it (Ctrl+R)."""
+        if not self.chat.turns or not self.chat.turns[-1].answered:
+            return False
+        self._forking = self.turns.regenerate()
+        return self._forking
+
+    def edit_question(self, n: int, question: str) -> bool:
+        """Re-ask turn ``n`` with ``question``: the thread forks from the checkpoint before that turn."""
+        self._forking = self.turns.edit(n, question)
+        return self._forking
+
+    def edit_last(self) -> None:
+        if self.chat.turns and self.chat.turns[-1].answered and not self.turns.busy:
+            self.chat.turns[-1].question_box.start_edit()
+
+    def _forked(self, n: int) -> None:
+        self.chat.truncate(n)
+
+    def _check_fork(self) -> None:
+        """After a fork the view must show the thread's branch: turns that differ from it are reloaded."""
+        thread = self.turns.thread_id
+        if thread is None:
+            return
+
+        def compare(points: list[Any]) -> None:
+            if not self.turns.busy:
+                self.chat.follow([(p.question, p.answer) for p in points])
+
+        self.tasks.run(lambda: self.backend.session().runner.turns(thread), on_done=compare,
+                       on_error=lambda exc: log.warning("could not reread the conversation: %s", exc), lane="agent")
+
     def _turn_started(self, question: str) -> None:
         self.chat.add_turn(question)
+        self.chat.set_busy(True)
+        if len(self.chat.turns) == 1:
+            self.header.set_title(question)
         self.send_button.setEnabled(False)
         self.stop_button.setEnabled(True)
         self.banner.hide()
 
     def _turn_event(self, event: object) -> None:
-        from agents.runner import Degraded, DraftAnswer, TokenDelta, ToolStarted, TurnDone, TurnFailed
+        from agents.runner import DraftAnswer, Progress, TokenDelta, ToolStarted, TurnDone, TurnFailed
         from agents.runner import Warning as SuspiciousText
 
         turn = self.chat.current
@@ -295,8 +340,8 @@ class MainWindow(QMainWindow):
             turn.show_draft(event.text, event.citations)
         elif isinstance(event, ToolStarted):
             turn.tool_started(event.tool)
-        elif isinstance(event, Degraded):
-            self.banner.show_message(f"Running without a model: {event.reason}. Answers quote your files directly.")
+        elif isinstance(event, Progress):
+            turn.show_progress(event.done, event.total, event.what)
         elif isinstance(event, TurnFailed):
             turn.fail(event.error)
         elif isinstance(event, SuspiciousText):
@@ -304,11 +349,16 @@ class MainWindow(QMainWindow):
             self.banner.show_message(f"Careful: {name} holds text that looks like instructions to an AI model. "
                                      "It was given to the model as data, and any action this turn asks you first.")
         elif isinstance(event, TurnDone):
+            # The banner is decided here, not on Degraded: only the whole turn tells an unavailable model from an
+            # answer the grounding check set aside, or a general request.
             kind = self.backend.model_kind(event.model)
             turn.finish(event, kind)
             text, tip = describe_mode(event.mode, event.model, event.fallback_reason, kind)
             self.mode_label.setText(f"Mode: {text}")
             self.mode_label.setToolTip(tip)
+            notice = banner_text(event)
+            if notice:
+                self.banner.add_message(notice)
 
     def _approval(self, request: ApprovalRequest) -> None:
         turn = self.chat.current
@@ -326,9 +376,33 @@ class MainWindow(QMainWindow):
         self.banner.show_message(message)
 
     def _turn_finished(self) -> None:
+        self.chat.set_busy(False)
         self.send_button.setEnabled(True)
         self.stop_button.setEnabled(False)
         self.threads.refresh(self.turns.thread_id)
+        if self._forking:
+            self._forking = False
+            self._check_fork()
+
+    # -- models and scope ----------------------------------------------------------------------------------------
+
+    def refresh_models(self) -> None:
+        """The header's model picker: the models the session's registry knows, the default selected."""
+        if not self.backend.ready:
+            return
+        registry = self.backend.session().registry
+        self.header.set_models([(spec.name, spec.kind) for spec in registry.specs()],
+                               self.backend.settings.models.default)
+
+    def choose_model(self, name: str) -> None:
+        """Make ``name`` the default model (saved) and reopen the session between turns, so the next turn uses it."""
+        models = self.backend.settings.models
+        if name == models.default:
+            return
+        models.default = name
+        self.backend.save_settings()
+        self.statusBar().showMessage(f"Switching to {name}…")
+        self.settings_saved({"models"})
 
     # -- sources -------------------------------------------------------------------------------------------------
 
@@ -388,12 +462,8 @@ class MainWindow(QMainWindow):
     # -- other windows -----------------------------------------------------------------------------------------
 
     def show_index_manager(self) -> None:
-        from app.gui.index_manager import IndexManagerDialog
-
-        if self._index_dialog is None:
-            self._index_dialog = IndexManagerDialog(self.backend, self.tasks, self)
-        self._index_dialog.show()  # showing it reloads its figures
-        self._index_dialog.raise_()
+        self.index_dialog.show()  # showing it reloads its figures
+        self.index_dialog.raise_()
 
     @property
     def index_dialog(self) -> Any:
@@ -423,7 +493,9 @@ class MainWindow(QMainWindow):
 
     def _show_shortcuts(self) -> None:
         QMessageBox.information(self, "Keyboard shortcuts", (
-            "Enter: send · Shift+Enter: new line · Esc: stop answering\n"
+            "Enter: send · Shift+Enter: new line · Esc: stop answering · @: name a file for the scope\n"
+            "Ctrl+R: regenerate the last answer · Ctrl+Shift+E: edit the last question · Ctrl+Shift+S: add to the "
+            "scope · Ctrl+M: choose the model\n"
             "Ctrl+N: new conversation · Ctrl+F: search conversations · Ctrl+L: focus the question\n"
             "Ctrl+E: export · F2: rename · Delete: delete conversation\n"
             "Ctrl+I: index manager · Ctrl+D: usage dashboard · Ctrl+,: settings · Ctrl+Q: quit\n"

@@ -1,5 +1,8 @@
 """Markdown to the HTML a QTextBrowser shows: tables, lists, highlighted code, citation links; nothing active.
 
+``stylesheet(dark)`` is the document style sheet that gives code blocks and tables a frame and a background that
+read well in the light and the dark theme (a QTextDocument understands this small subset of CSS).
+
 Model output is untrusted text: raw HTML in it is shown as text, images become their alt text (nothing remote is ever
 fetched), and only a few link kinds survive (``cite:N`` for the answer's sources, http(s) links the user may click;
 markdown-it already drops javascript:, vbscript:, file: and data: links).
@@ -53,3 +56,28 @@ def link_citations(text: str) -> str:
 def render(text: str, *, dark: bool = False) -> str:
     """HTML for ``text`` (Markdown), with citation markers linked; ``dark`` picks code colours for a dark theme."""
     return str(_parser(dark).render(link_citations(text)))
+
+
+# (light, dark) colours of code and table chrome; text keeps the palette's colour (checked in tests/ui for contrast).
+_CHROME = {
+    "code_bg": ("#f1f1f4", "#26272b"),
+    "border": ("#c8c8d0", "#4a4b52"),
+    "header_bg": ("#e7e7ec", "#2f3035"),
+}
+
+
+def chrome(dark: bool) -> dict[str, str]:
+    """The colours ``stylesheet`` uses, by name (code_bg, border, header_bg)."""
+    return {name: pair[1 if dark else 0] for name, pair in _CHROME.items()}
+
+
+def stylesheet(dark: bool = False) -> str:
+    """The answer view's document style sheet: framed tables with padded cells, code blocks on their own background."""
+    c = chrome(dark)
+    return (f"table {{ border-collapse: collapse; border: 1px solid {c['border']}; margin-top: 4px; "
+            f"margin-bottom: 4px; }}"
+            f"th {{ background-color: {c['header_bg']}; border: 1px solid {c['border']}; padding: 3px 6px; "
+            f"font-weight: bold; }}"
+            f"td {{ border: 1px solid {c['border']}; padding: 3px 6px; }}"
+            f"pre {{ background-color: {c['code_bg']}; font-family: monospace; padding: 6px; }}"
+            f"code {{ background-color: {c['code_bg']}; font-family: monospace; }}")

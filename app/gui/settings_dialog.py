@@ -4,6 +4,7 @@ Save builds a new AppSettings from the edited dump (``AppSettings.model_validate
 app/settings.py); an invalid value leaves the dialog open with every edit kept, the error under the tabs and the
 field it is about focused. A valid one is assigned into ``backend.settings`` section by section (whoever holds that
 object sees the new values), written with ``backend.save_settings()``, and announced with ``saved(changed)``.
+The prompt presets on the Prompts page are files of their own, written as each is saved there (presets_page.py).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from app.gui.autostart import set_autostart
 from app.gui.backend import Backend
 from app.gui.messages import message_label, set_message
 from app.gui.models_page import ModelsPageWidget
+from app.gui.presets_page import PresetsPageWidget
 from app.gui.settings_pages import AppearancePageWidget, IndexingPageWidget, StartupPageWidget, ToolsPageWidget
 from app.gui.tasks import Tasks, describe
 from app.settings import AppSettings
@@ -27,7 +29,7 @@ from app.settings import AppSettings
 log = logging.getLogger(__name__)
 
 SECTIONS = ("models", "index", "agent", "desktop")
-PAGES = ("models", "indexing", "tools", "startup", "appearance")
+PAGES = ("models", "indexing", "tools", "prompts", "startup", "appearance")
 
 
 class SettingsDialog(QDialog):
@@ -49,14 +51,15 @@ class SettingsDialog(QDialog):
         self.models_page.catalog_changed.connect(self._note_catalog_change)
         self.indexing_page = IndexingPageWidget(settings)
         self.tools_page = ToolsPageWidget(settings)
+        self.prompts_page = PresetsPageWidget(settings, backend.paths.config_dir / "prompts")
         self.startup_page = StartupPageWidget(settings)
         self.appearance_page = AppearancePageWidget(settings)
         self.pages: dict[str, Any] = {
             "models": self.models_page, "indexing": self.indexing_page, "tools": self.tools_page,
-            "startup": self.startup_page, "appearance": self.appearance_page,
+            "prompts": self.prompts_page, "startup": self.startup_page, "appearance": self.appearance_page,
         }
-        # Tab mnemonics use letters no field on any page uses (m, i, t, q, a).
-        titles = ("&Models", "&Indexing", "&Tools", "&Quick ask && startup", "&Appearance")
+        # Tab mnemonics use letters no field on any page uses (m, i, t, p, q, a).
+        titles = ("&Models", "&Indexing", "&Tools", "&Prompts", "&Quick ask && startup", "&Appearance")
         self.tabs = QTabWidget()
         self.tabs.setAccessibleName("Settings pages")
         for title, widget in zip(titles, self.pages.values(), strict=True):

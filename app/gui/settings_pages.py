@@ -155,7 +155,7 @@ class StartupPageWidget(QWidget):
         self.notify = _check("&Notify when indexing ends", "Notify when indexing ends", desktop.notify_index_done)
         form = QFormLayout(self)
         form.addRow("&Shortcut:", self.shortcut)
-        form.addRow("&Prefill with:", self.prefill)
+        form.addRow("Pre&fill with:", self.prefill)  # p is the Prompts tab
         form.addRow(self.keep_in_tray)
         form.addRow(self.start_at_login)
         form.addRow(self.notify)

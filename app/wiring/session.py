@@ -6,12 +6,14 @@ import dataclasses
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 
 from agents.cache import SemanticCache
 from agents.conversations.checkpoints import open_checkpointer
 from agents.conversations.threads import ThreadStore
 from agents.graph import GraphDeps, build_graph
 from agents.observability.traces import TraceStore
+from agents.presets import PresetShelf
 from agents.providers.registry import ModelRegistry
 from agents.routing import ModelRouter, no_models
 from agents.runner import Runner
@@ -20,8 +22,10 @@ from app.settings import AppSettings, Paths
 from app.wiring.index import open_index
 from app.wiring.models import open_models
 from app.wiring.traces import session_traces, trace_recorder
+from tools.index import documents, inventory
 from tools.index.knowledge import KnowledgeIndex
-from tools.index.search import search
+from tools.index.scope import Scope
+from tools.index.search import SearchFilters, SearchHit, search
 from tools.memory import MemoryStore
 
 
@@ -59,8 +63,14 @@ def open_session(settings: AppSettings, paths: Paths, model_name: str | None = N
     # One event for the turn: the runner clears and sets it, the graph's model call watches it between tokens.
     cancel = threading.Event()
 
-    def retrieve(question: str, k: int) -> list:  # type: ignore[type-arg]
-        return search(index, question, k=k)
+    def retrieve(question: str, k: int, filters: SearchFilters | None = None) -> list[SearchHit]:
+        return search(index, question, k=k, filters=filters)
+
+    def count(question: str, scope: Scope | None) -> inventory.InventoryAnswer | None:
+        return inventory.answer(question, inventory.indexed_files(index), scope=scope, now=datetime.now())
+
+    # The user's presets are read again when their files change (the Settings page writes them while the app runs).
+    presets = PresetShelf(paths.config_dir / "prompts")
 
     # The policies dict is shared, not copied: "Always allow" chosen in the desktop app applies from the next call.
     tools = build_tools(ToolContext(search=retrieve, index=index, memory=memory, notes_dir=paths.data_dir / "notes",
@@ -70,7 +80,10 @@ def open_session(settings: AppSettings, paths: Paths, model_name: str | None = N
                                   max_steps=settings.agent.max_steps,
                                   cancel=lambda: cancel,
                                   embed=index.embedder.embed, memory=memory, cache=cache,
-                                  sources_exist=index.has_chunks), checkpointer)
+                                  sources_exist=index.has_chunks,
+                                  system_prompt=lambda: settings.agent.system_prompt, presets=presets.current,
+                                  inventory=count, known_paths=lambda: documents.indexed_paths(index),
+                                  document=lambda path: documents.chunks_of(index, path)), checkpointer)
     threads = ThreadStore(checkpointer, notices)
     traces = session_traces(settings, paths, registry.known_secrets)
     runner = Runner(graph, cancel=cancel, on_turn=threads.touch,

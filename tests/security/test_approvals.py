@@ -143,7 +143,7 @@ def test_a_flagged_tool_result_makes_a_side_effect_of_the_same_step_ask(registry
 
 def test_the_terminal_approval_shows_every_argument_whole_and_literally(monkeypatch: pytest.MonkeyPatch,
                                                                         capsys: pytest.CaptureFixture[str]) -> None:
-    from app.cli.conversation import _ask_user
+    from app.cli.turns import ask_user as _ask_user
 
     title = "[/bold] Q3 [link=https://evil.example]plan[/link] :smile: <b>x</b>"
     monkeypatch.setattr("builtins.input", lambda prompt="": "n")

@@ -136,6 +136,19 @@ def test_the_real_app_docks_in_the_tray_and_quick_ask_answers(x_display: str, de
         if answered["quick_ask_mode"] == "from your files":
             assert "thirty days" in answered["quick_ask_answer"]
 
+        # Quick ask on a selected paragraph offers the actions, and "/translate de" runs on it with the real model.
+        paragraph = ("The office will be closed on Friday for the move. Please take your laptop home on Thursday "
+                     "evening and bring it to the new building on Monday morning.")
+        assert remote(env, {"cmd": "quick-ask", "text": "/translate de", "selection": paragraph, "submit": True})["ok"]
+        translated = wait_for("the translation of the selection",
+                              lambda: (s := remote(env, {"cmd": "state"})) and not s["quick_ask_busy"]
+                              and s["quick_ask_answer"] and "Translate" in " ".join(s["quick_ask_actions"]) and s,
+                              timeout=180)
+        assert {"Summarise", "Explain"} <= {a.replace("&", "") for a in translated["quick_ask_actions"]}
+        assert translated["quick_ask_sources"] == ""  # an action on the selection cites no file
+        assert translated["quick_ask_mode"].lower() in ("not from your files", "no model — not from your files")
+        assert "backup" not in translated["quick_ask_answer"].lower()  # never an extract from some indexed file
+
         # A question in the main window and the index manager with its figures, for the screenshots.
         assert remote(env, {"cmd": "ask", "text": "How much is the passport fee?"})["ok"]
         wait_for("the main window's answer", lambda: (s := remote(env, {"cmd": "state"})) and s["main_turns"] == 1

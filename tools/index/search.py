@@ -6,6 +6,7 @@ Exact terms must rank: a query that quotes a phrase or names an identifier (``ER
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -27,16 +28,29 @@ _STOP = frozenset(
 
 @dataclass(frozen=True, slots=True)
 class SearchFilters:
+    """Which chunks a search may return; every field given narrows it (a conversation's scope is one of these).
+
+    ``folders`` and ``paths`` together are one choice: a chunk of a file under any of the folders, or of one of the
+    files. ``modified_after`` is inclusive, ``modified_before`` exclusive.
+    """
+
     roots: tuple[str, ...] = ()
     path_glob: str | None = None
     file_types: tuple[str, ...] = ()
     modified_after: datetime | None = None
     modified_before: datetime | None = None
+    folders: tuple[str, ...] = ()
+    paths: tuple[str, ...] = ()
 
     def where(self) -> str | None:
         clauses = []
         if self.roots:
             clauses.append(in_list("root", self.roots))
+        if self.folders or self.paths:
+            places = [f"path LIKE {sql_quote(_folder_like(f))} ESCAPE '\\'" for f in self.folders]
+            if self.paths:
+                places.append(in_list("path", self.paths))
+            clauses.append("(" + " OR ".join(places) + ")")
         if self.path_glob:
             clauses.append(f"path LIKE {sql_quote(_glob_to_like(self.path_glob))} ESCAPE '\\'")
         if self.file_types:
@@ -67,6 +81,16 @@ class SearchHit:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def _like_literal(text: str) -> str:
+    """``text`` as a LIKE pattern that matches only itself: its percent, underscore and backslash escaped."""
+    return "".join("\\" + ch if ch in "%_\\" else ch for ch in text)
+
+
+def _folder_like(folder: str) -> str:
+    """The LIKE pattern of every path under ``folder`` (any depth), the folder's own name taken literally."""
+    return _like_literal(folder.rstrip(os.sep + (os.altsep or "")) + os.sep) + "%"
 
 
 def _glob_to_like(glob: str) -> str:

@@ -349,13 +349,16 @@ class ChunkStore:
                 found.setdefault(h, v)
         return found
 
-    def read(self, name: str, columns: Sequence[str] | None = None) -> pa.Table:
-        """The whole table (or some columns) as Arrow, for inspection, benchmarks and exports."""
+    def read(self, name: str, columns: Sequence[str] | None = None, *, where: str | None = None,
+             limit: int | None = None) -> pa.Table:
+        """The whole table (or some columns, the rows ``where`` selects, the first ``limit``) as Arrow."""
         query = self._table(name).search()
+        if where is not None:
+            query = query.where(where)
         if columns is not None:
             query = query.select(list(columns))
         try:
-            result: pa.Table = query.limit(None).to_arrow()
+            result: pa.Table = query.limit(limit).to_arrow()
         except Exception as exc:  # noqa: BLE001
             raise self._read_error(name, "reading the index", exc) from exc
         return result

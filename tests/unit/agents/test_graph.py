@@ -179,7 +179,8 @@ def test_every_node_emits_a_trace_event(registry: ModelRegistry, tmp_path: Path)
     fake(registry).enqueue("The fee is 95 euros, paid at the counter [1].")
     events = run(registry, "How much is the passport fee?", tmp_path)
     traces = {e.event.node: e.event for e in events if isinstance(e, Trace)}
-    assert list(traces) == ["check_input", "classify", "cache", "retrieve", "draft", "agent", "ground", "finish"]
+    assert list(traces) == ["check_input", "classify", "followup", "cache", "retrieve", "draft", "agent", "ground",
+                            "finish"]
     assert traces["classify"].details["intent"] == "question"
     assert traces["retrieve"].details["retrieval"][0] == {"path": "/docs/passport.md", "score": 1.0}
     assert traces["agent"].details["model"] == "fake/m" and traces["agent"].details["usage"]["input_tokens"] > 0
@@ -195,8 +196,8 @@ def test_every_node_emits_a_trace_event(registry: ModelRegistry, tmp_path: Path)
 def test_arithmetic_units_and_dates_are_computed_exactly(registry: ModelRegistry, tmp_path: Path, question: str,
                                                          answer: str) -> None:
     result = done(run(registry, question, tmp_path))
-    assert result.answer == answer and result.mode == "fallback" and result.fallback_reason is None
-    assert fake(registry).calls == []
+    assert result.answer == answer and result.mode == "exact" and result.fallback_reason is None
+    assert result.route == "exact" and fake(registry).calls == []
 
 
 def test_a_repeated_question_is_answered_from_the_cache(registry: ModelRegistry, tmp_path: Path) -> None:

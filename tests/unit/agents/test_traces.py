@@ -25,7 +25,7 @@ from tests.unit.agents.helpers import DOCS, fake, final, retrieve
 from tools.errors import ConfigError
 
 KEY = "sk-test-" + "q1W2e3R4t5" * 4
-NODES = ["check_input", "classify", "cache", "retrieve", "draft", "agent", "ground", "finish"]
+NODES = ["check_input", "classify", "followup", "cache", "retrieve", "draft", "agent", "ground", "finish"]
 
 
 @pytest.fixture

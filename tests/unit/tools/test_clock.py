@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from tools.clock import ClockResult, DateResult, date_math, now
+from tools.clock import ClockResult, DateResult, date_math, now, understands
 from tools.errors import ToolInputError
 
 TODAY = dt.date(2026, 8, 31)  # a Monday
@@ -227,3 +227,50 @@ def test_refusals(query: str, message: str) -> None:
 def test_non_text_question_is_refused() -> None:
     with pytest.raises(ToolInputError, match="must be text"):
         date_math(None, today=TODAY)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("query", "day"),
+    [
+        ("in twenty days", "2026-09-20"),
+        ("fifteen days from today", "2026-09-15"),
+        ("ninety days ago", "2026-06-02"),
+        ("thirty weeks after 2026-01-01", "2026-07-30"),
+    ],
+)
+def test_durations_in_words(query: str, day: str) -> None:
+    assert date_math(query, today=TODAY).date.isoformat() == day
+
+
+@pytest.mark.parametrize(
+    ("query", "reads"),
+    [
+        ("how many days until 25 December", True),
+        ("days between 2026-01-01 and 2026-03-01", True),
+        ("what day of the week is 14 March 2027", True),
+        ("what is the date next friday", True),
+        ("what is 2026-12-01 + 3 weeks", True),
+        ("what is 2024-03-01", True),
+        ("10 days ago", True),
+        ("in twenty days", True),
+        ("what's on tomorrow", False),  # the user's own calendar, not a date question
+        ("what was last week", False),
+        ("what is next week", False),
+        ("tomorrow", False),
+        ("what is the date of the invoice", False),
+        ("what date is the meeting", False),
+        ("how many days until the holiday", False),
+        ("what is 17 times 23", False),
+        ("what is the port of the Aurora service", False),
+        ("", False),
+        ("10 days ago " * 30, False),
+        ("\ud800 days ago", False),
+    ],
+)
+def test_understands_only_calendar_questions(query: str, reads: bool) -> None:
+    assert understands(query) is reads
+
+
+@pytest.mark.parametrize("hostile", [None, 42, b"10 days ago"])
+def test_understands_never_raises(hostile: object) -> None:
+    assert understands(hostile) is False  # type: ignore[arg-type]
