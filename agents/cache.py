@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from agents.workflows import terms
+from agents.workflows import named_terms, terms
 from tools.dbfile import set_aside_if_damaged
 from tools.index.search import exact_terms
 
@@ -44,8 +44,8 @@ def exact_parts(question: str) -> frozenset[str]:
 
 
 def lexical_match(a: str, b: str, min_overlap: float) -> bool:
-    if exact_parts(a) != exact_parts(b):
-        return False
+    if exact_parts(a) != exact_parts(b) or named_terms(a) != named_terms(b):
+        return False  # "What port does Borealis use?" is not "What port does Aurora use?"
     ta, tb = set(terms(a)), set(terms(b))
     if not ta or not tb:
         return ta == tb

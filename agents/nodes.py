@@ -180,6 +180,8 @@ def _before_retrieval(question: str, intent: str, state: AskState, deps: GraphDe
     why = "small talk needs no files" if intent == "chat" else route.general_request(question)
     if why:
         return "general", why, None
+    if state.get("last_route") in ("general", "action") and route.revises_previous(question):
+        return "general", "a follow-up to an answer that did not come from your files", None
     return "files", "", None
 
 
@@ -263,7 +265,7 @@ def retrieve(state: AskState, deps: GraphDeps) -> AskState:
     update: AskState = {"hits": hit_rows(hits), "retrieval_error": None}
     if state["intent"] == "question":
         score = route.relevance(query, hits[:SOURCES], deps.embed)
-        decision = route.after_retrieval(query, hits[:SOURCES], score)
+        decision = route.after_retrieval(query, hits[:SOURCES], score, scoped=scope is not None and not scope.empty)
         update.update({"relevance": score, "related": decision.related, "route": decision.route,
                        "route_reason": decision.reason})
         if not decision.related:
@@ -489,6 +491,7 @@ def after_screen(state: AskState, deps: GraphDeps) -> str | list[Send]:
 
 
 _MARKERS = re.compile(r"\s*\[\d{1,2}\]")
+_FENCE_LINES = re.compile(r"^[ \t]*(BEGIN|END) SELECTED TEXT[ \t]*$\n?", re.M)
 
 
 def _general(state: AskState, last: AnyMessage) -> AskState:
@@ -498,7 +501,10 @@ def _general(state: AskState, last: AnyMessage) -> AskState:
     problem = unusable(answer, instructions)
     if problem:
         return {"fallback_reason": problem}
-    return {"answer": _MARKERS.sub("", answer), "citations": [], "mode": "general", "grounded": True,
+    answer = _FENCE_LINES.sub("", _MARKERS.sub("", answer)).strip()  # a small model may echo the fence lines
+    if not answer:
+        return {"fallback_reason": "the model's answer only repeated the selected text's markers"}
+    return {"answer": answer, "citations": [], "mode": "general", "grounded": True,
             "fallback_reason": None}
 
 
@@ -559,7 +565,8 @@ def finish(state: AskState, deps: GraphDeps) -> AskState:
     if state.get("route") == "action":  # the thread remembers what the action worked on, in short
         selection = state.get("selection") or ""
         question = f"{question}: {selection[:300]}{' ...' if len(selection) > 300 else ''}"
-    update: AskState = {"messages": [HumanMessage(question), AIMessage(state.get("answer", ""))]}
+    update: AskState = {"messages": [HumanMessage(question), AIMessage(state.get("answer", ""))],
+                        "last_route": state.get("route", "files")}
     if files and state.get("hits"):
         update["last_hits"] = state["hits"][:SOURCES]
     return update

@@ -45,6 +45,10 @@ _MAKE = re.compile(
     r"give me (?:a |some )?(?:ideas?|names?|suggestions?|tips?|examples?))\b", re.I)
 _IDEAS = re.compile(r"\b(what(?:'s| is| are)? (?:a )?good (?:names?|ideas?|ways?|gifts?)|haiku|poem|limerick|"
                     r"joke|riddle|pun)\b", re.I)
+# General knowledge asked as such: "what does X usually mean", "explain in one sentence what a port is".
+_KNOWLEDGE = re.compile(r"\b(usually|typically|generally|in general|normally)\s+(mean|means|do|does|is|are|cause|"
+                        r"causes|work|works)\b|^\s*(?:please\s+)?explain\s+(?:in (?:one|a few|simple|plain) "
+                        r"\w+|simply|briefly|like i'?m (?:five|5))\b", re.I)
 # "explain this error message: ...", a pasted block of text with a request about it.
 _EXPLAIN_PASTED = re.compile(r"^\s*(?:please\s+)?(explain|what does|what is|debug)\b[^\n]{0,120}(?::|\n)\s*\S", re.I)
 _SMALL_TALK = re.compile(r"^\s*(hi|hello|hey|thanks|thank you|good (?:morning|evening|afternoon)|how are you|"
@@ -68,9 +72,21 @@ def general_request(request: str) -> str | None:
         return "a request to write or make something, not to find it"
     if _IDEAS.search(text):
         return "a request for ideas or creative writing"
+    if _KNOWLEDGE.search(text):
+        return "a general-knowledge question, asked as such"
     if _EXPLAIN_PASTED.match(text):
         return "a request about the text pasted with it"
     return None
+
+
+# A short request to redo the previous answer differently ("shorter, please", "another one", "try again").
+_REVISE = re.compile(r"\b(shorter|longer|simpler|funnier|friendlier|more (?:formal|casual|detail)|less formal|"
+                     r"another|again|different(?:ly)?|one more|more like|rhymes?|rewrite|rephrase)\b", re.I)
+
+
+def revises_previous(request: str) -> bool:
+    """``request`` asks to redo the previous answer differently, in a few words ("Something shorter, please.")."""
+    return len(request.split()) <= 8 and bool(_REVISE.search(request))
 
 
 def about_own_things(request: str) -> bool:
@@ -97,11 +113,12 @@ def word_share(question: str, hits: Sequence[SearchHit]) -> float:
     return max((len(wanted & set(terms(hit.text))) / len(wanted) for hit in hits), default=0.0)
 
 
-def after_retrieval(question: str, hits: Sequence[SearchHit], score: float | None) -> Decision:
+def after_retrieval(question: str, hits: Sequence[SearchHit], score: float | None, *,
+                    scoped: bool = False) -> Decision:
     """Files or general, from the retrieval.
 
-    A question with no related source needs no files unless it is about the user's own things; then the answer says
-    nothing was found, with the closest files.
+    A question with no related source needs no files unless it is about the user's own things (or asked in a
+    conversation scoped to some of them); then the answer says nothing was found, with the closest files.
     """
     if not hits:
         related = False
@@ -114,6 +131,8 @@ def after_retrieval(question: str, hits: Sequence[SearchHit], score: float | Non
         why = f"best match {score:.2f}, {share:.0%} of the question's words in one source"
     if related:
         return Decision("files", f"your files hold related text ({why})")
+    if scoped:
+        return Decision("files", f"asked within this conversation's scope, where nothing is related ({why})", False)
     if about_own_things(question):
         return Decision("files", f"about your own things, but nothing in your files is related ({why})", False)
     return Decision("general", f"nothing in your files is related ({why}), and the request does not ask about "

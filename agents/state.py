@@ -51,6 +51,7 @@ class AskState(TypedDict, total=False):
     # Conversations (kept across the thread's turns unless a turn changes them):
     scope: Row | None  # the thread's scope (tools/index/scope.py Scope.as_dict()), None for the whole index
     last_hits: list[Row]  # the previous turn's best sources: a follow-up may use them again
+    last_route: Route  # the previous turn's route: a follow-up to a general answer stays general
     # Per turn:
     query: str  # what retrieval searches for: the question made standalone (agents/conversations/followup.py)
     query_reason: str | None  # why the query differs from the question

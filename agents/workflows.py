@@ -130,16 +130,30 @@ def extractive_answer(
 _NAME = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][\w-]*[a-z0-9][\w-]*|\b\w*(?:\d\w*[A-Za-z]|[A-Za-z]\w*\d|_)\w*")
 
 
+def named_terms(text: str) -> set[str]:
+    """Stemmed terms of the names in ``text``: capitalised words past its start, identifiers (ERR_4012, Q3)."""
+    return set(terms(" ".join(_NAME.findall(text.strip())))) - {"i"}
+
+
+def _file_words(hit: SearchHit) -> set[str]:
+    stem = hit.path.replace("\\", "/").rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    return set(terms(re.sub(r"[-_.]+", " ", stem) + " " + (hit.title or "")))
+
+
 def _naming(question: str, hits: list[SearchHit]) -> list[SearchHit]:
     """The chunks that name what the question names (the Halvorsen pump, ERR_4012), when some do and some do not.
 
-    Look-alike documents (two products with a warranty each) share every other word of the question, so only the
-    name tells them apart: an answer quoting both would be wrong.
+    Look-alike documents (two products with a warranty each, two budgets with the same fields) share every other word
+    of the question, so only the name tells them apart: an answer quoting both would be wrong. A name is a
+    capitalised word or an identifier, or a word of the question that is in some candidates' file names or titles
+    but not in all of them ("the marketing budget" and marketing-2024.md).
     """
-    named = set(terms(" ".join(_NAME.findall(question.strip())))) - {"i"}
+    files = [_file_words(hit) for hit in hits]
+    wanted = set(terms(question))
+    named = named_terms(question) | {t for t in wanted if any(t in f for f in files) and not all(t in f for f in files)}
     if not named:
         return hits
-    counts = [len(named & set(terms(hit.text))) for hit in hits]
+    counts = [len(named & (set(terms(hit.text)) | words)) for hit, words in zip(hits, files, strict=True)]
     best = max(counts, default=0)
     return [hit for hit, count in zip(hits, counts, strict=True) if count == best] if best else hits
 

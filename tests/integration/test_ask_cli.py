@@ -28,7 +28,7 @@ def test_ask_answers_with_citations_and_says_which_mode(installed_default_model:
     assert cited["line_start"] >= 3 and cited["quote"] in (docs / "backup.md").read_text(encoding="utf-8")
     assert data["thread_id"] and data["latency_ms"] > 0 and data["prompt"] == "answer_from_sources@2"
     nodes = [t["node"] for t in data["trace"]]
-    assert nodes == ["check_input", "classify", "cache", "retrieve", "draft", "agent", "ground", "finish"]
+    assert nodes == ["check_input", "classify", "followup", "cache", "retrieve", "draft", "agent", "ground", "finish"]
 
 
 def test_ask_without_a_model_still_answers_from_the_files(deskmate_home: Path, docs: Path) -> None:

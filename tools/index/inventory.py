@@ -102,7 +102,7 @@ _FILLER = frozenset(
     "would tell indexed index indexing currently right now got files file documents document docs items that this "
     "these those been being so far yet stored kept saved changed modified updated edited added created touched new "
     "largest biggest smallest newest latest most recent recently oldest top ones one exist existing about named called "
-    "titled whose name names title titles altogether overall".split())
+    "titled whose name names title titles altogether overall and or but then also too so okay ok well now".split())
 
 
 def inventory_question(question: str) -> bool:
