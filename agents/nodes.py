@@ -491,7 +491,7 @@ def after_screen(state: AskState, deps: GraphDeps) -> str | list[Send]:
 
 
 _MARKERS = re.compile(r"\s*\[\d{1,2}\]")
-_FENCE_LINES = re.compile(r"^[ \t]*(BEGIN|END) SELECTED TEXT[ \t]*$\n?", re.M)
+_FENCE_LINES = re.compile(r'^[ \t]*(?:"{3}|Text:)[ \t]*$\n?', re.M)
 
 
 def _general(state: AskState, last: AnyMessage) -> AskState:
@@ -503,7 +503,7 @@ def _general(state: AskState, last: AnyMessage) -> AskState:
         return {"fallback_reason": problem}
     answer = _FENCE_LINES.sub("", _MARKERS.sub("", answer)).strip()  # a small model may echo the fence lines
     if not answer:
-        return {"fallback_reason": "the model's answer only repeated the selected text's markers"}
+        return {"fallback_reason": "the model's answer only repeated the selected text's quotes"}
     return {"answer": answer, "citations": [], "mode": "general", "grounded": True,
             "fallback_reason": None}
 

@@ -171,7 +171,7 @@ def test_translate_runs_on_the_selection_fenced_as_data(registry: ModelRegistry,
     assert done.answer == "Guten Morgen, wie geht es?"
     system, user = fake(registry).calls[0][0][0], fake(registry).calls[0][0][-1]
     assert "German" in str(user.content) + str(system.content)
-    assert "BEGIN SELECTED TEXT" in str(user.content)
+    assert 'Text:\n"""\nGood morning.' in str(user.content)
     assert done.prompt is not None and done.prompt.startswith("action:translate@")
     assert done.warnings and done.warnings[0].source == "the selected text"
 
