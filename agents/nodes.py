@@ -28,7 +28,7 @@ from langgraph.config import get_stream_writer
 from langgraph.graph.message import REMOVE_ALL_MESSAGES
 from langgraph.types import Send, interrupt
 
-from agents import documents, openings, prompts, route, workflows
+from agents import documents, drafts, openings, prompts, route, workflows
 from agents.cache import SemanticCache, SourcesExist
 from agents.citations import verify
 from agents.conversations.followup import standalone
@@ -37,13 +37,13 @@ from agents.events import DraftAnswer, Progress, Route, TokenDelta, Warning
 from agents.grounding import llm_citations, unusable
 from agents.guard import guards, screening
 from agents.intent import IntentClassifier
-from agents.presets import Presets, parse_command, without_model
+from agents.presets import Presets, parse_command
 from agents.providers.errors import ProviderError
 from agents.routing import Models, no_models
 from agents.state import AskState, citation_rows, hit_rows, hits_of
 from agents.toolset import Policy, has_side_effects
 from tools.errors import DeskmateError
-from tools.index.inventory import InventoryAnswer, inventory_question
+from tools.index.inventory import InventoryAnswer
 from tools.index.scope import Scope, mentions
 from tools.index.search import SearchFilters, SearchHit
 from tools.memory import MemoryStore
@@ -163,28 +163,6 @@ def check_input(state: AskState, deps: GraphDeps) -> AskState:
     return fresh
 
 
-def _before_retrieval(question: str, intent: str, state: AskState, deps: GraphDeps) -> tuple[Route, str, str | None]:
-    """(route, why, the document a whole-document request reads) from the request alone."""
-    if intent in ("calculate", "datetime"):
-        return "exact", "arithmetic, units or dates: computed exactly", None
-    if intent in ("remember", "recall", "forget"):
-        return "memory", "a request about what Deskmate remembers", None
-    if deps.inventory is not None and inventory_question(question):
-        return "inventory", "a question about the index itself: counted from its catalogue", None
-    if deps.document is not None and documents.whole_document_request(question):
-        scope = Scope.of(state["turn_scope"]) if state.get("turn_scope") else None
-        path = scope.files[0] if scope is not None and len(scope.files) == 1 else \
-            documents.named_file(question, deps.known_paths())
-        if path:
-            return "document", f"a request about the whole of {path}", path
-    why = "small talk needs no files" if intent == "chat" else route.general_request(question)
-    if why:
-        return "general", why, None
-    if state.get("last_route") in ("general", "action") and route.revises_previous(question):
-        return "general", "a follow-up to an answer that did not come from your files", None
-    return "files", "", None
-
-
 def classify(state: AskState, deps: GraphDeps) -> AskState:
     if state.get("route") == "action" or state.get("selection") or state.get("answer"):
         return {}
@@ -198,7 +176,7 @@ def classify(state: AskState, deps: GraphDeps) -> AskState:
             update["query"] = rest or question
     state = {**state, **update}
     intent = (deps.classifier or IntentClassifier()).classify(state["query"]).intent
-    chosen, why, path = _before_retrieval(state["query"], intent, state, deps)
+    chosen, why, path = drafts.before_retrieval(state["query"], intent, state, deps)
     return {**update, "intent": intent, "route": chosen, "route_reason": why, "document": path}
 
 
@@ -288,62 +266,10 @@ def _has_model(state: AskState, deps: GraphDeps) -> bool:
     return bool(deps.models(state["question"]))
 
 
-def _files_workflow(state: AskState, hits: list[SearchHit], deps: GraphDeps) -> workflows.WorkflowAnswer:
-    intent, question = state["intent"], state.get("query") or state["question"]
-    error = state.get("retrieval_error")
-    if error:  # a locked or damaged index: "nothing found" would pass the failure off as an answer
-        return workflows.WorkflowAnswer(f"Your files could not be searched: {error}", [], "extractive")
-    if intent == "search":
-        return workflows.file_list(question, hits)
-    if intent == "summarize" and hits:
-        path = hits[0].path
-        return workflows.extractive_summary(path, [h for h in hits if h.path == path])
-    if intent == "question" and state.get("related") is False:
-        return workflows.WorkflowAnswer(route.nothing_found(hits), [], "nothing found")
-    return workflows.extractive_answer(question, hits, embed=deps.embed)
-
-
-def _routed(state: AskState, deps: GraphDeps) -> tuple[workflows.WorkflowAnswer, str, str | None]:
-    """The deterministic answer for the turn's route, its mode, and why it is not the model's (or None)."""
-    chosen, question = state.get("route", "files"), state["question"]
-    if chosen == "exact":
-        return workflows.exact_answer(state["intent"], state.get("query") or question), "exact", None
-    if chosen == "memory":
-        return workflows.memory_answer(state["intent"], question, deps.memory), "exact", None
-    if chosen == "inventory":
-        found = deps.inventory(state.get("query") or question, Scope.of(state["turn_scope"])
-                               if state.get("turn_scope") else None) if deps.inventory else None
-        if found is not None:
-            return workflows.WorkflowAnswer(found.text, [], "inventory"), "exact", None
-        return workflows.WorkflowAnswer("I could not tell what to count in the index.", [], "inventory"), \
-            "fallback", "not a question the index's catalogue answers"
-    if chosen == "document":
-        path = str(state.get("document"))
-        try:
-            chunks = deps.document(path) if deps.document else []
-        except DeskmateError as exc:
-            return workflows.WorkflowAnswer(f"{path} could not be read whole: {exc}", [], "document"), \
-                "fallback", str(exc)
-        return documents.extractive(question, path, chunks), "fallback", None
-    if chosen == "action":
-        presets = deps.presets() if deps.presets else None
-        preset = presets.get(str(state.get("action"))) if presets else None
-        text = without_model(preset, state.get("selection") or "") if preset else None
-        if text is not None:
-            return workflows.WorkflowAnswer(text, [], "summary"), "fallback", None
-        title = preset.title.lower() if preset else "this action"
-        return workflows.WorkflowAnswer(route.NO_MODEL_GENERAL.format(why=f"{title} needs a model"), [], "action"), \
-            "fallback", None
-    if chosen == "general":
-        return workflows.WorkflowAnswer(route.NO_MODEL_GENERAL.format(why="no model answered"), [], "general"), \
-            "fallback", None
-    return _files_workflow(state, hits_of(state), deps), "fallback", state.get("retrieval_error")
-
-
 def draft(state: AskState, deps: GraphDeps) -> AskState:
     if state.get("answer"):  # answered already (an empty request, a refused action, the cache)
         return {}
-    result, mode, reason = _routed(state, deps)
+    result, mode, reason = drafts.routed(state, deps)
     chosen = state.get("route", "files")
     if chosen in ("general", "action") and _has_model(state, deps) and mode == "fallback":
         # The model answers these alone: the "needs a model" text is the answer only if no model does.

@@ -73,3 +73,10 @@ def test_exact_parts_and_lexical_match() -> None:
     assert lexical_match("How much is the passport fee?", "how much is the passport fee", 0.6)
     assert not lexical_match("passport fee 2023", "passport fee 2024", 0.6)
     assert not lexical_match("How much is the passport fee?", "How do I renew a driving licence?", 0.6)
+
+
+def test_a_question_about_another_name_is_never_served_the_cached_answer() -> None:
+    # The look-alike case: everything but the name is the same, so the embedding and the shared words both match.
+    assert lexical_match("What port does Aurora listen on?", "What port does Aurora listen on?", 0.6)
+    assert not lexical_match("What port does Borealis listen on?", "What port does Aurora listen on?", 0.6)
+    assert not lexical_match("What does ERR_4012 mean?", "What does ERR_4013 mean?", 0.6)
