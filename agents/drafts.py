@@ -67,8 +67,12 @@ def routed(state: AskState, deps: GraphDeps) -> tuple[workflows.WorkflowAnswer, 
     if chosen == "memory":
         return workflows.memory_answer(state["intent"], question, deps.memory), "exact", None
     if chosen == "inventory":
-        found = deps.inventory(state.get("query") or question, Scope.of(state["turn_scope"])
-                               if state.get("turn_scope") else None) if deps.inventory else None
+        try:
+            found = deps.inventory(state.get("query") or question, Scope.of(state["turn_scope"])
+                                   if state.get("turn_scope") else None) if deps.inventory else None
+        except DeskmateError as exc:  # a locked or damaged index: say so instead of a count
+            return workflows.WorkflowAnswer(f"The index could not be counted: {exc}", [], "inventory"), \
+                "fallback", str(exc)
         if found is not None:
             return workflows.WorkflowAnswer(found.text, [], "inventory"), "exact", None
         return workflows.WorkflowAnswer("I could not tell what to count in the index.", [], "inventory"), \

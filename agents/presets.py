@@ -204,11 +204,17 @@ class Presets:
 
     def get(self, id_or_word: str) -> Preset:
         key = id_or_word.strip().lstrip("/").lower()
-        found = self.by_id.get(key) or self.words().get(key)
+        found = self.by_id.get(key) or self.by_word(key)
         if found is None:
             known = ", ".join(f"{p.word}" for p in self)
             raise ToolInputError(f"no action {id_or_word[:40]!r}; the actions are: {known}")
         return found
+
+    def by_word(self, word: str) -> Preset | None:
+        """The preset whose ``/word`` is ``word``, in either spelling ("summarize" finds "summarise")."""
+        words = self.words()
+        word = word.lower()
+        return words.get(word) or words.get(word.replace("iz", "is")) or words.get(word.replace("is", "iz"))
 
     def words(self) -> dict[str, Preset]:
         """Each preset by its ``/word``, in the order of the words."""
@@ -419,7 +425,7 @@ def parse_command(text: str, presets: Presets) -> Command | None:
     match = _WORD_LINE.match(line)
     if match is None:
         return None
-    preset = presets.words().get(match.group(1).lower())
+    preset = presets.by_word(match.group(1))
     if preset is None:
         return None
     rest = line[match.end():]

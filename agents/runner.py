@@ -115,6 +115,9 @@ class Runner:
         config: dict[str, Any] = {"configurable": {"thread_id": thread}}
         if options.checkpoint_id and not fresh:
             config["configurable"]["checkpoint_id"] = options.checkpoint_id
+            if not self.graph.get_state(config).values:  # LangGraph would start the thread over from nothing
+                yield TurnFailed(f"there is no point {options.checkpoint_id!r} in this conversation to ask again from")
+                return
         started = time.perf_counter()
         draft_ms: float | None = None
         self.cancel.clear()

@@ -112,3 +112,28 @@ def test_chat_keeps_one_thread_until_new(deskmate_home: Path, docs: Path) -> Non
     assert "backup.md" in result.stdout and "15 % of 80 = 12" in result.stdout and "2 + 2 = 4" in result.stdout
     threads = json.loads(deskmate(deskmate_home, "threads", "list", "--json").stdout)
     assert sorted(t["turns"] for t in threads) == [1, 2]
+
+
+def test_a_three_turn_conversation_with_the_default_model(installed_default_model: Path, deskmate_home: Path) -> None:
+    """As a new user: the second and third questions lean on the first, and each is answered from the right file."""
+    docs = Path(__file__).resolve().parents[1] / "data" / "conversations" / "docs"
+    indexed(deskmate_home, docs / "services")
+    turns = [("What port does the Aurora service listen on?", "8443"),
+             ("And when is its maintenance window?", "Tuesday"),
+             ("Who owns it?", "Platform Search")]
+    thread: list[str] = []
+    for question, expected in turns:
+        result = deskmate(deskmate_home, "ask", question, "--json", *(["--thread", thread[0]] if thread else []))
+        assert result.returncode == 0, result.stderr
+        data = json.loads(result.stdout)
+        thread[:] = [data["thread_id"]]
+        assert data["route"] == "files" and data["model"] == "local/smollm2-135m"
+        cited = {Path(c["path"]).name for c in data["citations"]}
+        assert cited == {"aurora.md"}, (question, data["answer"])  # never the look-alike borealis.md
+        said = data["answer"] + " " + " ".join(c["quote"] for c in data["citations"])
+        assert expected.lower() in said.lower(), (question, data["answer"])
+        if question != turns[0][0]:
+            assert "aurora" in (data["query"] or "").lower()  # searched as a standalone question
+    haiku = json.loads(deskmate(deskmate_home, "ask", "write a haiku about autumn", "--json").stdout)
+    assert haiku["route"] == "general" and haiku["citations"] == [] and "From your files" not in haiku["answer"]
+    assert haiku["mode"] in ("general", "fallback")  # the model's own answer, or the message when it was unusable

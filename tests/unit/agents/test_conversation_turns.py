@@ -291,3 +291,24 @@ def test_a_scoped_question_with_nothing_related_in_scope_says_so(tmp_path: Path)
     assert (done.route, done.mode) == ("files", "fallback")
     assert done.answer.startswith("I found nothing about this in your files.")
     assert "/budgets/marketing.md" not in done.answer and not done.citations
+
+
+def test_asking_again_from_a_point_the_thread_never_had_is_refused(tmp_path: Path) -> None:
+    from agents.runner import TurnFailed
+
+    runner = session(tmp_path, None)
+    thread = turn(runner, "What is the warranty on the Halvorsen pump?").thread_id
+    events = list(runner.ask("again", thread, options=TurnOptions(checkpoint_id="1f0-not-a-checkpoint")))
+    assert len(events) == 1 and isinstance(events[0], TurnFailed) and "no point" in events[0].error
+    assert [p.question for p in runner.turns(thread)] == ["What is the warranty on the Halvorsen pump?"]
+
+
+def test_a_count_over_a_damaged_index_says_so(tmp_path: Path) -> None:
+    from tools.errors import IndexDamagedError
+
+    def inventory(question: str, scope: Scope | None) -> InventoryAnswer:
+        raise IndexDamagedError("the manifest is damaged")
+
+    done = turn(session(tmp_path, None, inventory=inventory), "how many PDFs are indexed")
+    assert done.route == "inventory" and done.mode == "fallback"
+    assert done.answer == "The index could not be counted: the manifest is damaged"

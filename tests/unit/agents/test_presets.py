@@ -323,3 +323,10 @@ def test_the_shelf_reads_the_folder_again_only_when_a_file_changes(tmp_path: Pat
     path.unlink()
     assert "shout" not in shelf.current().by_id
     assert PresetShelf(None).current().problems == []
+
+
+def test_a_word_is_found_in_either_spelling() -> None:
+    presets = load_presets(None)
+    command = parse_command("/summarize the meeting ran late", presets)
+    assert command is not None and command.preset.id == "summarise" and command.text == "the meeting ran late"
+    assert presets.get("summarize").id == "summarise" and presets.by_word("shout") is None
