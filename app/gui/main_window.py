@@ -268,13 +268,23 @@ class MainWindow(QMainWindow):
         if self.turns.busy:
             return
 
-        def loaded(records: list[Any]) -> None:
+        def read() -> tuple[list[Any], Any]:
+            session = self.backend.session()
+            return session.threads.messages(thread_id), session.runner.scope(thread_id)
+
+        def loaded(found: tuple[list[Any], Any]) -> None:
+            from tools.index.scope import Scope
+
+            records, row = found
             self.turns.open_thread(thread_id)
-            self.scope_bar.show_inherited()
+            scope = Scope.of(row) if row else None
+            if scope is not None:  # its chips, as they were when the conversation was left
+                self.turns.scope = scope
+            self.scope_bar.set_scope(scope)
             self._show_records(records)
             self.input.setFocus()
 
-        self.tasks.run(lambda: self.backend.session().threads.messages(thread_id), on_done=loaded, lane="agent")
+        self.tasks.run(read, on_done=loaded, lane="agent")
 
     def _show_records(self, records: list[Any], keep: int = 0) -> None:
         """Show stored turns after the first ``keep`` turn widgets (those stay as they are)."""

@@ -58,6 +58,7 @@ class ScriptedRunner:
     # thread -> its branch: each turn's point (the checkpoint before it) and the checkpoint it ended with
     branches: dict[str, list[tuple[TurnPoint, str]]] = field(default_factory=dict)
     _checkpoints: int = 0
+    scopes: dict[str, dict[str, Any] | None] = field(default_factory=dict)  # thread -> its own scope (as a row)
 
     def enqueue(self, *steps: Step) -> ScriptedRunner:
         """The next turn's steps; a turn with none scripted answers "Answer to <question>"."""
@@ -71,6 +72,8 @@ class ScriptedRunner:
         checkpoint = options.checkpoint_id if options else None
         thread = f"thread-{len(self.branches) + 1}" if not thread_id or checkpoint == FROM_START else thread_id
         branch = self.branches.setdefault(thread, [])
+        if options is not None and options.scope is not None:
+            self.scopes[thread] = None if options.scope.empty else options.scope.as_dict()
         if checkpoint and checkpoint != FROM_START:  # a fork: the turns from that checkpoint on leave the branch
             cut = next(n for n, (point, _end) in enumerate(branch) if point.checkpoint_id == checkpoint)
             del branch[cut:]
@@ -87,6 +90,9 @@ class ScriptedRunner:
         self._checkpoints += 1
         before = branch[-1][1] if branch else FROM_START
         branch.append((TurnPoint(before, question, answer), f"cp-{self._checkpoints}"))
+
+    def scope(self, thread_id: str) -> dict[str, Any] | None:
+        return self.scopes.get(thread_id)
 
     def turns(self, thread_id: str) -> list[TurnPoint]:
         return [point for point, _end in self.branches.get(thread_id, [])]

@@ -205,3 +205,18 @@ def test_a_chip_of_a_non_utf8_name_can_be_removed(qtbot) -> None:
     bar.add_type("pdf")
     bar.chips[0].remove.click()
     assert bar.scope == Scope(types=("pdf",))
+
+
+def test_a_reopened_conversation_shows_its_own_chips(qtbot, conversation: MainWindow, runner: ScriptedRunner,
+                                                     monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # The scripted runner keeps no thread store of its own: the reopened thread's messages are none.
+    monkeypatch.setattr(conversation.backend.session().threads, "messages", lambda thread_id: [])
+    conversation.scope_bar.add_type("pdf")
+    send(qtbot, conversation, "Which invoices are overdue?")
+    thread = conversation.turns.thread_id
+    assert thread is not None and runner.scope(thread) == Scope(types=("pdf",)).as_dict()
+    conversation.new_thread()
+    assert chip_labels(conversation.scope_bar) == []
+    conversation.open_thread(thread)
+    qtbot.waitUntil(lambda: chip_labels(conversation.scope_bar) == ["type: pdf"], timeout=10_000)
+    assert conversation.turns.scope == Scope(types=("pdf",))
