@@ -139,28 +139,35 @@ def check_input(state: AskState, deps: GraphDeps) -> AskState:
                                      f"/{preset.word} {preset.default_arg or ''} your text".replace("  ", " "),
                                      "action", "no text to act on")}
         if len(text) > MAX_SELECTION_CHARS:
-            return {**fresh, **_said(f"The selected text is too long for an action ({len(text):,} characters; the "
-                                     f"limit is {MAX_SELECTION_CHARS:,}). Select a shorter part.",
-                                     "action", "selection too long")}
-        warnings: screening.Warnings = []
-        if deps.screen is not None and deps.screen(text).suspicious:  # screened like a document: fenced as data
-            warnings = screening.merge([], "the selected text", deps.screen(text).reasons)
-            _warn(warnings)
+            return {**fresh, **_said(_too_long(text), "action", "selection too long")}
         return {**fresh, "question": question or preset.title, "action": preset.id, "action_arg": arg,
-                "selection": text, "route": "action", "warnings": warnings, "intent": "question",
+                "selection": text, "route": "action", "warnings": _screen_selection(text, deps), "intent": "question",
                 "route_reason": f"the {preset.title.lower()} action on the selected text"}
     if not question:
         return {**fresh, **_said("Please ask a question.", "files", "empty question"),
                 "fallback_reason": "empty question"}
     if selection and selection.strip():  # a question about the selected text: the model answers it from that text
-        text = selection.strip()[:MAX_SELECTION_CHARS]
-        warnings = []
-        if deps.screen is not None and deps.screen(text).suspicious:
-            warnings = screening.merge([], "the selected text", deps.screen(text).reasons)
-            _warn(warnings)
-        return {**fresh, "selection": text, "route": "general", "intent": "question", "warnings": warnings,
-                "route_reason": "a question about the selected text"}
+        text = selection.strip()
+        if len(text) > MAX_SELECTION_CHARS:
+            return {**fresh, **_said(_too_long(text), "general", "selection too long")}
+        return {**fresh, "selection": text, "route": "general", "intent": "question",
+                "warnings": _screen_selection(text, deps), "route_reason": "a question about the selected text"}
     return fresh
+
+
+def _too_long(text: str) -> str:
+    return (f"The selected text is too long ({len(text):,} characters; the limit is {MAX_SELECTION_CHARS:,}). "
+            "Select a shorter part.")
+
+
+def _screen_selection(text: str, deps: GraphDeps) -> screening.Warnings:
+    """The selection is screened like a document: text that addresses the model is fenced as data, and said."""
+    found = deps.screen(text) if deps.screen is not None else None
+    if found is None or not found.suspicious:
+        return []
+    warnings = screening.merge([], "the selected text", found.reasons)
+    _warn(warnings)
+    return warnings
 
 
 def classify(state: AskState, deps: GraphDeps) -> AskState:
