@@ -50,7 +50,7 @@ SET_ASIDE = "the model's answer made claims its sources do not support: 'The ans
      f"The model answered, but its answer was set aside: {SET_ASIDE}; showing the extract from your files."),
     (done("A model would write the haiku.", "fallback", model=None, route="general",
           fallback_reason="not_installed: no model is installed"),
-     "Extract — model unavailable: not_installed: no model is installed", None,
+     "No model — not from your files", None,
      "Running without a model: not_installed: no model is installed. This request is not about your files, so "
      "only a model can answer it: choose a model above the conversation or add one in Settings › Models."),
 ])
