@@ -256,8 +256,10 @@ def retrieve(state: AskState, deps: GraphDeps) -> AskState:
         if not decision.related:
             return update  # the sources will not be read: nothing to screen
     screen, memory = deps.screen, deps.memory
-    # The sources the model will read are screened; lower-ranked hits only ever reach the deterministic draft.
-    warnings, flagged = screening.screen_hits(hits[:SOURCES], screen) if screen else ([], [])
+    # The sources the model will read (those that name what the question names: openings.model_sources) are
+    # screened; the draft quotes from the same ones, and lower-ranked hits are listed at most.
+    shown = workflows.naming(query, hits[:SOURCES])
+    warnings, flagged = screening.screen_hits(shown, screen) if screen else ([], [])
     # What the user asked Deskmate to remember, when it bears on the question: screened each time, like a source
     # (a stored fact may predate the screen, or the user may have kept one that reads as instructions).
     asks = memory is not None and bool(hits) and state["intent"] == "question"  # only a model answer uses them
@@ -443,7 +445,7 @@ def _general(state: AskState, last: AnyMessage) -> AskState:
 
 def ground(state: AskState, deps: GraphDeps) -> AskState:
     """Keep the model's final answer only if it is usable and its sources (or its tools' results) support it."""
-    hits = hits_of(state, SOURCES)
+    hits = openings.model_sources(state)  # numbered as the prompt numbered them
     work = state.get("work", [])
     last = work[-1] if work else AIMessage(content="")
     if state.get("route") in ("general", "action"):

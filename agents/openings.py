@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
-from agents import prompts
+from agents import prompts, workflows
 from agents.conversations.history import History, budgeted_history, turns_of
 from agents.guard import screening
 from agents.presets import Preset, fence
@@ -52,6 +52,16 @@ def sources_block(hits: Sequence[SearchHit], flagged: frozenset[str] = frozenset
     return "\n\n".join(parts)
 
 
+def model_sources(state: AskState) -> list[SearchHit]:
+    """The sources the model reads (numbered [1]..[n]): the best ones that name what the question names.
+
+    A look-alike (the other product's warranty) shares every word but the name, so the grounding check cannot tell a
+    claim copied from it from the right one: it is not shown to the model at all. The prompt and the grounding check
+    both number the sources from this list.
+    """
+    return workflows.naming(state.get("query") or state.get("question", ""), hits_of(state, SOURCES))
+
+
 def files_opening(state: AskState, user_system: str, earlier: History) -> list[BaseMessage]:
     """Instructions, the facts the user gave, the earlier turns, then the question with its sources."""
     template = prompts.load("answer_from_sources")
@@ -61,7 +71,7 @@ def files_opening(state: AskState, user_system: str, earlier: History) -> list[B
     if trusted:
         system += "\nThe user told you: " + " ".join(trusted)
     flagged = frozenset(state.get("flagged") or [])
-    sources = "\n\n".join(filter(None, [sources_block(hits_of(state, SOURCES), flagged),
+    sources = "\n\n".join(filter(None, [sources_block(model_sources(state), flagged),
                                         screening.fenced_facts(facts)]))
     return [SystemMessage(system), *earlier.messages,
             HumanMessage(template.user.format(sources=sources, question=state["question"]))]

@@ -85,7 +85,7 @@ def extractive_answer(
     """
     wanted = set(terms(question))
     # The top chunks hold the answer nearly always; bounding them keeps the sentence embeddings to one small batch.
-    chunks = _naming(question, hits[:MAX_ANSWER_CHUNKS])
+    chunks = naming(question, hits[:MAX_ANSWER_CHUNKS])
     candidates = [(rank, hit, span) for rank, hit in enumerate(chunks) for span in _sentences(hit)]
     if not candidates or not (wanted or embed):
         return WorkflowAnswer("I found nothing in your indexed files that answers this.", [], "extractive")
@@ -140,7 +140,7 @@ def _file_words(hit: SearchHit) -> set[str]:
     return set(terms(re.sub(r"[-_.]+", " ", stem) + " " + (hit.title or "")))
 
 
-def _naming(question: str, hits: list[SearchHit]) -> list[SearchHit]:
+def naming(question: str, hits: list[SearchHit]) -> list[SearchHit]:
     """The chunks that name what the question names (the Halvorsen pump, ERR_4012), when some do and some do not.
 
     Look-alike documents (two products with a warranty each, two budgets with the same fields) share every other word
@@ -153,9 +153,17 @@ def _naming(question: str, hits: list[SearchHit]) -> list[SearchHit]:
     named = named_terms(question) | {t for t in wanted if any(t in f for f in files) and not all(t in f for f in files)}
     if not named:
         return hits
-    counts = [len(named & (set(terms(hit.text)) | words)) for hit, words in zip(hits, files, strict=True)]
-    best = max(counts, default=0)
-    return [hit for hit, count in zip(hits, counts, strict=True) if count == best] if best else hits
+    # A name in the file's own name counts on top of one in its text ("the marketing budget" in
+    # engineering-2024.md's text is a mention, marketing-2024.md is about it). Kept: the chunks that name most, and
+    # those of a file that alone is named by a word of the question (a code file sync_client.py may hold the answer
+    # without the product's name).
+    scores = [len(named & set(terms(hit.text))) + len(named & words) for hit, words in zip(hits, files, strict=True)]
+    best = max(scores, default=0)
+    if not best:
+        return hits
+    paths = {hit.path: words for hit, words in zip(hits, files, strict=True)}
+    only = {t for t in named if sum(t in words for words in paths.values()) == 1}
+    return [hit for hit, words, score in zip(hits, files, scores, strict=True) if score == best or only & words]
 
 
 def file_list(query: str, hits: list[SearchHit], limit: int = 5) -> WorkflowAnswer:
