@@ -21,7 +21,7 @@ from agents.presets import Preset, fence
 from agents.state import AskState, hits_of
 from tools.index.search import SearchHit
 
-HISTORY_TOKENS = 240
+HISTORY_TOKENS = 160
 SOURCES = 4
 SOURCE_CHARS = 600  # per source: keeps a typical prompt near 700 tokens, a first token in ~1-2 s on 2 CPU cores
 
