@@ -101,7 +101,8 @@ def test_editing_a_shipped_preset_overrides_it_until_reset(page: PresetsPageWidg
     fill(page, arg="style")
     assert page.save_preset() is True
     rewrite = load_presets(user_dir).get("rewrite")
-    assert not rewrite.shipped and rewrite.version == 3 and rewrite.arg_choices  # the shipped version 2, edited == ("clearer", "shorter", "pirate")
+    # The shipped version 2, edited: version 3.
+    assert not rewrite.shipped and rewrite.version == 3 and rewrite.arg_choices == ("clearer", "shorter", "pirate")
     assert "Rewrite   /rewrite   · yours, replaces the shipped one" in rows(page)
     assert page.reset_button.isEnabled() and not page.delete_button.isEnabled()
     assert page.delete_selected() is False  # a shipped one cannot be deleted, only reset
