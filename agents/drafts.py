@@ -88,6 +88,10 @@ def routed(state: AskState, deps: GraphDeps) -> tuple[workflows.WorkflowAnswer, 
     if chosen == "action":
         presets = deps.presets() if deps.presets else None
         preset = presets.get(str(state.get("action"))) if presets else None
+        if state.get("uses_files"):  # without a model: what the files say about the selection, quoted and cited
+            query = (state.get("selection") or "")[:500]
+            return workflows.extractive_answer(query, hits_of(state), embed=deps.embed), "fallback", \
+                state.get("retrieval_error")
         text = without_model(preset, state.get("selection") or "") if preset else None
         if text is not None:
             return workflows.WorkflowAnswer(text, [], "summary"), "fallback", None

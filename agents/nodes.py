@@ -57,6 +57,7 @@ RETRIEVE_K = 8
 ANSWER_TOKENS = 200
 MAX_STEPS = 4  # model calls per turn: tool rounds are bounded
 RECALL_MIN = 0.45  # a memory this close to the question goes into the model's prompt
+SELECTION_QUERY_CHARS = 500  # what an action that uses the files searches for: the start of the selection
 
 
 class Retrieve(Protocol):
@@ -123,7 +124,8 @@ def check_input(state: AskState, deps: GraphDeps) -> AskState:
         "steps": 0, "tool_calls": [], "model_index": 0, "failures": [], "retry": False, "agent_failed": False,
         "warnings": [], "flagged": [], "facts": [], "hits": [], "citations": [], "query": question,
         "query_reason": None, "turn_scope": state.get("scope"), "route": "files", "route_reason": "",
-        "relevance": None, "related": None, "action": None, "action_arg": None, "selection": None, "document": None,
+        "relevance": None, "related": None, "uses_files": False, "action": None, "action_arg": None, "selection": None,
+        "document": None,
         "system_ref": openings.user_system_ref(user_system), "cache_hit": False,
     }
     if action is not None:
@@ -142,6 +144,7 @@ def check_input(state: AskState, deps: GraphDeps) -> AskState:
             return {**fresh, **_said(_too_long(text), "action", "selection too long")}
         return {**fresh, "question": question or preset.title, "action": preset.id, "action_arg": arg,
                 "selection": text, "route": "action", "warnings": _screen_selection(text, deps), "intent": "question",
+                "uses_files": preset.uses_files,
                 "route_reason": f"the {preset.title.lower()} action on the selected text"}
     if not question:
         return {**fresh, **_said("Please ask a question.", "files", "empty question"),
@@ -233,11 +236,13 @@ def _search(deps: GraphDeps, query: str, k: int, scope: Scope | None) -> list[Se
 
 
 def retrieve(state: AskState, deps: GraphDeps) -> AskState:
-    if state.get("route") != "files" or state.get("answer") or \
-            state["intent"] not in ("question", "search", "summarize"):
+    on_files = state.get("route") == "files" or (state.get("route") == "action" and state.get("uses_files"))
+    if not on_files or state.get("answer") or state["intent"] not in ("question", "search", "summarize"):
         return {"hits": [], "retrieval_error": None}
     scope = Scope.of(state["turn_scope"]) if state.get("turn_scope") else None
-    query = state.get("query") or state["question"]
+    # An action that uses the files searches them for what the selected text is about.
+    query = (state.get("selection") or "")[:SELECTION_QUERY_CHARS] if state.get("route") == "action" else \
+        state.get("query") or state["question"]
     try:
         hits = _search(deps, query, RETRIEVE_K, scope)
     except DeskmateError as exc:  # a locked or damaged index: answer without documents, and say why
@@ -248,7 +253,7 @@ def retrieve(state: AskState, deps: GraphDeps) -> AskState:
                    and (scope is None or scope.allows(h.path, file_type=h.file_type))]
         hits = [*hits, *earlier][:RETRIEVE_K]
     update: AskState = {"hits": hit_rows(hits), "retrieval_error": None}
-    if state["intent"] == "question":
+    if state["intent"] == "question" and state.get("route") == "files":
         score = route.relevance(query, hits[:SOURCES], deps.embed)
         decision = route.after_retrieval(query, hits[:SOURCES], score, scoped=scope is not None and not scope.empty)
         update.update({"relevance": score, "related": decision.related, "route": decision.route,
@@ -314,8 +319,10 @@ def _opening(state: AskState, deps: GraphDeps, count_tokens: Callable[[str], int
         assert deps.presets is not None
         preset = deps.presets().get(str(state.get("action")))
         ref = preset.ref + (f"+{prompts.load('untrusted').ref}" if state.get("warnings") else "")
+        sources = openings.model_sources(state) if state.get("uses_files") else []
         return openings.action_opening(preset, state.get("action_arg"), state.get("selection") or "",
-                                       user_system), _prompt_ref(state, ref)
+                                       user_system, sources, frozenset(state.get("flagged") or [])), \
+            _prompt_ref(state, ref)
     earlier = openings.history(state, count_tokens)
     if chosen == "general":
         return openings.general_opening(state, user_system, earlier), _prompt_ref(state, prompts.load("general").ref)
@@ -448,7 +455,7 @@ def ground(state: AskState, deps: GraphDeps) -> AskState:
     hits = openings.model_sources(state)  # numbered as the prompt numbered them
     work = state.get("work", [])
     last = work[-1] if work else AIMessage(content="")
-    if state.get("route") in ("general", "action"):
+    if state.get("route") == "general" or (state.get("route") == "action" and not state.get("uses_files")):
         return _general(state, last)
     results = tuple(str(m.content) for m in work if isinstance(m, ToolMessage))
     calls = [{"name": c["name"], "args": c["args"]} for m in work if isinstance(m, AIMessage) for c in m.tool_calls]
@@ -468,7 +475,8 @@ def ground(state: AskState, deps: GraphDeps) -> AskState:
         # The deterministic draft (already in the state) stands; the reason travels with the answer.
         return {"fallback_reason": problem, "tool_calls": calls}
     cited = citation_rows(citations)
-    if deps.cache is not None and state.get("model") and not calls and not state.get("warnings"):
+    if deps.cache is not None and state.get("model") and not calls and not state.get("warnings") \
+            and state.get("route", "files") == "files":  # an action's answer depends on its selection
         deps.cache.store(state["question"], answer, cited, str(state["model"]),
                          _prompt_ref(state, prompts.load("answer_from_sources").ref))
     return {"answer": answer, "citations": cited, "mode": "llm", "grounded": True, "fallback_reason": None,

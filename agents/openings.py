@@ -26,6 +26,7 @@ SOURCES = 4
 SOURCE_CHARS = 600  # per source: keeps a typical prompt near 700 tokens, a first token in ~1-2 s on 2 CPU cores
 
 CountTokens = Callable[[str], int]
+CITE = "Use the sources too, and cite each one you use by its number in brackets, like [1]."
 
 
 def user_system_ref(text: str) -> str | None:
@@ -86,7 +87,15 @@ def general_opening(state: AskState, user_system: str, earlier: History) -> list
     return [SystemMessage(_system(template.system, user_system)), *earlier.messages, HumanMessage(request)]
 
 
-def action_opening(preset: Preset, arg: str | None, selection: str, user_system: str) -> list[BaseMessage]:
-    """A preset applied to the selected text (fenced by the preset as untrusted data)."""
+def action_opening(preset: Preset, arg: str | None, selection: str, user_system: str,
+                   sources: Sequence[SearchHit] = (), flagged: frozenset[str] = frozenset()) -> list[BaseMessage]:
+    """A preset applied to the selected text (fenced by the preset as untrusted data).
+
+    A preset that uses the files gets the sources found for the selection first, numbered [n] and cited as a files
+    answer cites them.
+    """
     system, user = preset.messages(selection, arg)
+    if sources:
+        system += " " + CITE
+        user = f"Sources:\n{sources_block(sources, flagged)}\n\n{user}"
     return [SystemMessage(_system(system, user_system)), HumanMessage(user)]

@@ -61,6 +61,7 @@ class AskState(TypedDict, total=False):
     relevance: float | None  # how well the best source matches the question (agents/route.py)
     related: bool | None  # whether the sources bear on the question at all (None: not a question about them)
     action: str | None  # a preset's id (agents/presets.py): an action on ``selection``
+    uses_files: bool  # the action's preset searches the files for the selection and cites them
     action_arg: str | None
     selection: str | None  # the selected text an action works on: untrusted, screened like a document
     document: str | None  # the file a whole-document request reads

@@ -67,7 +67,7 @@ def embed(texts: Sequence[str]) -> np.ndarray:
 def session(tmp_path: Path, registry: ModelRegistry | None, index: Index | None = None, **deps: Any) -> Runner:
     models = only(lambda: registry.chat_model("fake/m")) if registry else no_models
     graph = build_graph(GraphDeps(index or Index(), models, embed=deps.pop("embed", embed),
-                                  presets=lambda: load_presets(None), **deps),
+                                  presets=deps.pop("presets", lambda: load_presets(None)), **deps),
                         open_checkpointer(tmp_path / "threads.sqlite3"))
     return Runner(graph)
 
@@ -312,3 +312,30 @@ def test_a_count_over_a_damaged_index_says_so(tmp_path: Path) -> None:
     done = turn(session(tmp_path, None, inventory=inventory), "how many PDFs are indexed")
     assert done.route == "inventory" and done.mode == "fallback"
     assert done.answer == "The index could not be counted: the manifest is damaged"
+
+
+def _checking_preset(tmp_path: Path) -> Any:
+    from agents.presets import Preset, save_user_preset
+
+    folder = tmp_path / "prompts"
+    save_user_preset(folder, Preset(id="check", version=1, title="Check against my files", word="check",
+                                    prompt="{text}\n\nSay whether my files agree with the text above.",
+                                    uses_files=True))
+    return lambda: load_presets(folder)
+
+
+def test_an_action_that_uses_the_files_searches_them_for_the_selection_and_cites(registry: ModelRegistry,
+                                                                                 tmp_path: Path) -> None:
+    index = Index()
+    selection = "The Halvorsen pump comes with a warranty of ten years."
+    fake(registry).enqueue("No: the Halvorsen pump has a warranty of five years [1].")
+    done = turn(session(tmp_path / "a", registry, index, presets=_checking_preset(tmp_path)), "/check",
+                selection=selection)
+    assert (done.route, done.mode, done.action) == ("action", "llm", "check")
+    assert index.queries[-1][0] == selection  # the files are searched for what the selection is about
+    assert [c.path for c in done.citations] == ["/docs/halvorsen.md"]
+    user = str(fake(registry).calls[-1][0][-1].content)
+    assert user.startswith("Sources:\n[1] (halvorsen.md)") and 'Text:\n"""\nThe Halvorsen pump comes' in user
+    extract = turn(session(tmp_path / "b", None, Index(), presets=_checking_preset(tmp_path)), "/check",
+                   selection=selection)
+    assert extract.mode == "fallback" and extract.citations and extract.answer.startswith("From your files:")
