@@ -21,6 +21,13 @@ from tools.index.search import SearchHit
 if TYPE_CHECKING:
     from agents.nodes import GraphDeps
 
+SELECTION_QUERY_CHARS = 500  # what an action that uses the files searches for: the start of the selection
+
+
+def selection_query(state: AskState) -> str:
+    """What an action that uses the files searches them for (and quotes them on, without a model)."""
+    return (state.get("selection") or "")[:SELECTION_QUERY_CHARS]
+
 
 def before_retrieval(question: str, intent: str, state: AskState, deps: GraphDeps) -> tuple[Route, str, str | None]:
     """(route, why, the document a whole-document request reads) from the request alone."""
@@ -89,8 +96,7 @@ def routed(state: AskState, deps: GraphDeps) -> tuple[workflows.WorkflowAnswer, 
         presets = deps.presets() if deps.presets else None
         preset = presets.get(str(state.get("action"))) if presets else None
         if state.get("uses_files"):  # without a model: what the files say about the selection, quoted and cited
-            query = (state.get("selection") or "")[:500]
-            return workflows.extractive_answer(query, hits_of(state), embed=deps.embed), "fallback", \
+            return workflows.extractive_answer(selection_query(state), hits_of(state), embed=deps.embed), "fallback", \
                 state.get("retrieval_error")
         text = without_model(preset, state.get("selection") or "") if preset else None
         if text is not None:

@@ -57,7 +57,6 @@ RETRIEVE_K = 8
 ANSWER_TOKENS = 200
 MAX_STEPS = 4  # model calls per turn: tool rounds are bounded
 RECALL_MIN = 0.45  # a memory this close to the question goes into the model's prompt
-SELECTION_QUERY_CHARS = 500  # what an action that uses the files searches for: the start of the selection
 
 
 class Retrieve(Protocol):
@@ -241,8 +240,7 @@ def retrieve(state: AskState, deps: GraphDeps) -> AskState:
         return {"hits": [], "retrieval_error": None}
     scope = Scope.of(state["turn_scope"]) if state.get("turn_scope") else None
     # An action that uses the files searches them for what the selected text is about.
-    query = (state.get("selection") or "")[:SELECTION_QUERY_CHARS] if state.get("route") == "action" else \
-        state.get("query") or state["question"]
+    query = drafts.selection_query(state) if state.get("route") == "action" else state.get("query") or state["question"]
     try:
         hits = _search(deps, query, RETRIEVE_K, scope)
     except DeskmateError as exc:  # a locked or damaged index: answer without documents, and say why

@@ -81,14 +81,6 @@ def tasks(qtbot) -> Iterator[Tasks]:  # type: ignore[no-untyped-def]
 @pytest.fixture
 def window(qtbot, backend: Backend, tasks: Tasks, docs: Path):  # type: ignore[no-untyped-def]
     """The main window over an index of ``docs``, its session open."""
-    from app.gui.main_window import MainWindow
+    from tests.ui.scripted import opened_window
 
-    index = backend.session().index
-    index.add_root(docs)
-    index.sync()
-    w = MainWindow(backend, tasks)
-    qtbot.addWidget(w)
-    w.show()
-    with qtbot.waitSignal(w.session_ready, timeout=30_000):
-        w.open_session()
-    return w
+    return opened_window(qtbot, backend, tasks, docs)

@@ -128,18 +128,23 @@ def scripted_backend(settings_paths: tuple[AppSettings, Paths], linked_embedder:
     b.close()
 
 
-@pytest.fixture
-def conversation(qtbot, scripted_backend: Backend, tasks: Tasks, docs: Path) -> MainWindow:  # type: ignore[no-untyped-def]
-    """The main window over an index of ``docs``, its session open, its runner scripted."""
-    index = scripted_backend.session().index
+def opened_window(qtbot, backend: Backend, tasks: Tasks, docs: Path) -> MainWindow:  # type: ignore[no-untyped-def]
+    """The main window over an index of ``docs``, shown, its session open."""
+    index = backend.session().index
     index.add_root(docs)
     index.sync()
-    w = MainWindow(scripted_backend, tasks)
+    w = MainWindow(backend, tasks)
     qtbot.addWidget(w)
     w.show()
     with qtbot.waitSignal(w.session_ready, timeout=30_000):
         w.open_session()
     return w
+
+
+@pytest.fixture
+def conversation(qtbot, scripted_backend: Backend, tasks: Tasks, docs: Path) -> MainWindow:  # type: ignore[no-untyped-def]
+    """The main window over an index of ``docs``, its session open, its runner scripted."""
+    return opened_window(qtbot, scripted_backend, tasks, docs)
 
 
 def send(qtbot, window: MainWindow, text: str) -> None:  # type: ignore[no-untyped-def]

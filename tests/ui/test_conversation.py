@@ -406,13 +406,18 @@ def test_a_turns_banner_keeps_its_earlier_warning(qtbot, conversation: MainWindo
     assert not conversation.banner.isVisible()  # a new turn starts with a clean banner
 
 
-def test_editing_forks_the_real_agents_thread(qtbot, window: MainWindow, backend: Backend,
-                                             fake_model: FakeChatModel) -> None:
+def two_model_turns(qtbot, window: MainWindow, fake_model: FakeChatModel) -> str | None:  # type: ignore[no-untyped-def]
+    """Two answered turns in a new thread of the real agent (backups, then the passport fee); the thread's id."""
     fake_model.enqueue("Backups are kept for thirty days [1].")
     send(qtbot, window, "How long are backups kept?")
     fake_model.enqueue("The fee is 95 euros [1].")
     send(qtbot, window, "How much is the passport fee?")
-    thread = window.turns.thread_id
+    return window.turns.thread_id
+
+
+def test_editing_forks_the_real_agents_thread(qtbot, window: MainWindow, backend: Backend,
+                                             fake_model: FakeChatModel) -> None:
+    thread = two_model_turns(qtbot, window, fake_model)
     assert thread is not None
     fake_model.enqueue("Renewing takes about three weeks [1].")
     box = turn(window, 1).question_box
@@ -429,11 +434,7 @@ def test_editing_forks_the_real_agents_thread(qtbot, window: MainWindow, backend
 
 def test_regenerate_in_the_real_agent_asks_the_model_again(qtbot, window: MainWindow, backend: Backend,
                                                            fake_model: FakeChatModel) -> None:
-    fake_model.enqueue("Backups are kept for thirty days [1].")
-    send(qtbot, window, "How long are backups kept?")
-    fake_model.enqueue("The fee is 95 euros [1].")
-    send(qtbot, window, "How much is the passport fee?")
-    thread = window.turns.thread_id
+    thread = two_model_turns(qtbot, window, fake_model)
     fake_model.enqueue("The fee is 95 euros, paid at the counter [1].")
     with qtbot.waitSignal(window.turns.finished, timeout=30_000):
         assert window.regenerate()
