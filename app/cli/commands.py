@@ -22,6 +22,7 @@ COMMANDS: dict[str | None, tuple[str, str]] = {
     "models": ("app.cli.models", "run_models"),
     "providers": ("app.cli.models", "run_providers"),
     "keys": ("app.cli.models", "run_keys"),
+    "doctor": ("app.cli.doctor", "run_doctor"),
     "generate": ("app.cli.models", "generate"),
     "ask": ("app.cli.conversation", "ask"),
     "chat": ("app.cli.conversation", "chat"),

@@ -28,6 +28,14 @@ def run_models(args: argparse.Namespace, settings: AppSettings, paths: Paths) ->
         return list_models(settings, paths, as_json=args.json, load=not args.no_load)
     if action == "add":
         return add_local(args, paths)
+    if action in ("catalog", "download", "delete"):
+        from app.cli import model_downloads
+
+        return model_downloads.run(args, settings, paths)
+    if action in ("found", "import"):
+        from app.cli import model_imports
+
+        return model_imports.run(args, settings, paths)
     if action == "remove":
         if not catalog.remove(paths.models_catalog, args.name):
             raise ConfigError(f"no model named {args.name!r} in {paths.models_catalog} (the default cannot be removed)")
@@ -102,6 +110,10 @@ def add_local(args: argparse.Namespace, paths: Paths) -> int:
 
 
 def run_providers(args: argparse.Namespace, settings: AppSettings, paths: Paths) -> int:
+    if args.providers_command == "detect":
+        from app.cli import model_imports
+
+        return model_imports.detect(args, settings, paths)
     if args.providers_command != "add":
         raise ConfigError(f"unknown providers action {args.providers_command}")
     spec, replaced = add_provider(paths, args.name, args.base_url, args.model, size=args.size, speed=args.speed,

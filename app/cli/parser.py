@@ -160,6 +160,25 @@ def build_parser() -> argparse.ArgumentParser:
     _routing_arguments(madd, context_default=None)
     mrem = msub.add_parser("remove", help="remove a model you added")
     mrem.add_argument("name")
+    mcat = msub.add_parser("catalog", help="curated models to download, marked by what this machine can run")
+    mcat.add_argument("--all", action="store_true", help="also the models this machine cannot run")
+    mcat.add_argument("--json", action="store_true")
+    mdl = msub.add_parser("download", help="download a catalog model (checked file by file, then loaded once)")
+    mdl.add_argument("name", help="a name from `deskmate models catalog`")
+    mdl.add_argument("--device", choices=["cpu", "cuda", "dml"], default=None,
+                     help="which build to fetch (default: cuda when a usable NVIDIA GPU is found, else cpu)")
+    mdl.add_argument("--json", action="store_true")
+    mdel = msub.add_parser("delete", help="delete a downloaded or imported model and free its disk space")
+    mdel.add_argument("name")
+    mfound = msub.add_parser("found", help="models already on this machine (Ollama, LM Studio, GPT4All, Jan, HF cache)")
+    mfound.add_argument("--json", action="store_true")
+    mimp = msub.add_parser("import", help="use a model file or folder you have: ONNX GenAI folders as they are, "
+                                          "GGUF converted")
+    mimp.add_argument("path", type=_path, help="a GGUF file, an Ollama model name (ollama:NAME[:TAG]), or a folder")
+    mimp.add_argument("--name", help="the name to register it under (default: from the file)")
+    mimp.add_argument("--precision", choices=["int4", "int8"], default="int4", help="for a GGUF: int4 (default) or int8")
+    mimp.add_argument("--yes", action="store_true", help="do not ask before a conversion")
+    mimp.add_argument("--json", action="store_true")
 
     providers = sub.add_parser("providers", help="remote OpenAI-compatible servers (Ollama, LM Studio, vLLM, ...)")
     psub = providers.add_subparsers(dest="providers_command", metavar="ACTION", required=True)
@@ -168,6 +187,12 @@ def build_parser() -> argparse.ArgumentParser:
     padd.add_argument("--base-url", required=True, help="e.g. http://localhost:11434/v1")
     padd.add_argument("--model", required=True, help="the model id the server knows, e.g. llama3.2:3b")
     _routing_arguments(padd, context_default=8192)
+    pdet = psub.add_parser("detect", help="servers running on this machine (Ollama, LM Studio, llama.cpp, vLLM, Jan)")
+    pdet.add_argument("--json", action="store_true")
+    pdet.add_argument("--add", action="store_true", help="add every model found as a provider")
+
+    doctor = sub.add_parser("doctor", help="one line per component: the device it runs on, and why not the GPU")
+    doctor.add_argument("--json", action="store_true")
 
     keys = sub.add_parser("keys", help="API keys, kept only in the OS keychain")
     ksub = keys.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
