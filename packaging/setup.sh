@@ -11,6 +11,16 @@ fi
 if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
 fi
+# An NVIDIA card (nvidia-smi lists one): add the gpu extra, the CUDA and cuDNN libraries as pip wheels (over 1 GB),
+# so only the driver is needed. DESKMATE_GPU=0 leaves them out.
+if [ "${DESKMATE_GPU:-1}" != "0" ] && command -v nvidia-smi >/dev/null 2>&1 \
+    && nvidia-smi -L 2>/dev/null | grep -q '^GPU '; then
+    case ",${EXTRAS:-}," in
+        *,gpu,*) ;;
+        *) EXTRAS="${EXTRAS:+${EXTRAS},}gpu"
+           echo "NVIDIA GPU found: installing the CUDA libraries too (extra 'gpu'; DESKMATE_GPU=0 skips them)" >&2 ;;
+    esac
+fi
 spec="."
 if [ -n "${EXTRAS:-}" ]; then
     spec=".[${EXTRAS}]"

@@ -15,6 +15,8 @@
     ├── TraceStoreError           the trace database cannot be read or written (agents/observability/traces.py)
     ├── TraceNotFound             no stored trace has that id (agents/observability/traces.py)
     ├── CheckpointRefused         a stored conversation holds a foreign value (agents/conversations/checkpoints.py)
+    ├── DownloadError             a catalog model could not be downloaded (agents/providers/manager/fetch.py)
+    ├── Cancelled                 a model download was stopped on request (agents/providers/manager/fetch.py)
     └── KeychainError             the OS keychain failed or is missing (app/secrets.py)
         ├── KeychainUnavailable   (see ConfigError above)
         └── KeychainLocked        the keychain is locked and was not unlocked

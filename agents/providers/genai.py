@@ -77,6 +77,19 @@ def _import_genai() -> Any:
     return og
 
 
+def _preload_cuda() -> str | None:
+    # The CUDA libraries of the nvidia-* wheels, loaded once before the first CUDA model (see manager/gpu.py).
+    from agents.providers.manager.gpu import preload_cuda
+
+    return preload_cuda()
+
+
+def _does_not_fit(path: Path) -> str:
+    from agents.providers.manager.gpu import out_of_memory_reason
+
+    return out_of_memory_reason(path)
+
+
 def _translate(exc: Exception, what: str, model: str) -> Exception:
     text = str(exc)
     if any(marker in text.lower() for marker in _OOM_MARKERS):
@@ -141,7 +154,9 @@ class GenAIModel:
     def _load(self) -> _Loaded:
         og = _import_genai()
         reasons: list[str] = []
-        for provider in self._candidates(og):
+        candidates = self._candidates(og)
+        cuda_problem = _preload_cuda() if "cuda" in candidates else None
+        for provider in candidates:
             started = time.perf_counter()
             try:
                 model, tokenizer = self._open(og, provider)
@@ -151,7 +166,12 @@ class GenAIModel:
                 error = _translate(exc, f"loading on {provider}", self.name)
                 if provider == "cpu":
                     raise error from exc
-                reasons.append(f"{provider}: {str(exc).splitlines()[0][:200]}")
+                why = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+                if isinstance(error, ModelOutOfMemory):
+                    why = f"{_does_not_fit(self.path)} ({why})"
+                elif provider == "cuda" and cuda_problem:
+                    why = f"{cuda_problem} ({why})"
+                reasons.append(f"{provider}: {why}")
                 log.warning("model %s did not run on %s, trying the next device: %s", self.name, provider, exc)
                 continue
             log.info("loaded %s on %s in %.2f s", self.name, provider, time.perf_counter() - started)

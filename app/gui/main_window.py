@@ -238,6 +238,7 @@ class MainWindow(QMainWindow):
             self.first_run = FirstRunWidget(self.backend, self.tasks)
             self.first_run.open_settings.connect(self.show_settings)
             self.first_run.model_ready.connect(lambda: self.statusBar().showMessage("The model is ready", 5000))
+            self.first_run.model_chosen.connect(self.choose_model)  # a downloaded model or a found server's
             self.first_run.hide()
             self.first_run_slot.addWidget(self.first_run)
         self.first_run.refresh()

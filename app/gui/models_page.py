@@ -1,4 +1,4 @@
-"""The Models page of the settings: the model table, default and large model, adding folders and servers, API keys.
+"""The Models page of the settings: the model table, default and large model, folders and servers, keys, devices.
 
 Catalogue changes (a folder or server added, a model removed) are written at once, as the CLI writes them; the
 default and large model choices wait for the dialog's Save. Slow work (loading a model folder to validate it, a
@@ -31,6 +31,7 @@ from agents.providers import catalog, default_model
 from agents.providers.spec import ModelSpec
 from app.gui.api_keys import ApiKeysWidget
 from app.gui.backend import Backend
+from app.gui.found_models import DevicesWidget
 from app.gui.messages import guarded, message_label, set_message
 from app.gui.server_dialog import ServerDialog, ServerFields
 from app.gui.tasks import Tasks, describe
@@ -87,6 +88,7 @@ class ModelsPageWidget(QWidget):
         choices.addRow("&Large model (hard questions):", self.large_combo)
 
         self.keys = ApiKeysWidget(backend, tasks)
+        self.devices = DevicesWidget(backend, tasks)
 
         buttons = QHBoxLayout()
         for button in (self.add_folder_button, self.add_server_button, self.remove_button, self.test_button):
@@ -99,8 +101,10 @@ class ModelsPageWidget(QWidget):
         layout.addWidget(self.test_status)
         layout.addLayout(choices)
         layout.addWidget(self.keys)
+        layout.addWidget(self.devices)
         self.tab_order = [self.table, self.add_folder_button, self.add_server_button, self.remove_button,
-                          self.test_button, self.default_combo, self.large_combo, *self.keys.tab_order]
+                          self.test_button, self.default_combo, self.large_combo, *self.keys.tab_order,
+                          *self.devices.tab_order]
         self.fields = {"models.default": self.default_combo, "models.large": self.large_combo}
         self.reload()
 

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTabWidget, QVBoxLayout
 from app.gui.autostart import set_autostart
 from app.gui.backend import Backend
 from app.gui.messages import message_label, set_message
+from app.gui.model_library import LibraryPageWidget
 from app.gui.models_page import ModelsPageWidget
 from app.gui.presets_page import PresetsPageWidget
 from app.gui.settings_pages import AppearancePageWidget, IndexingPageWidget, StartupPageWidget, ToolsPageWidget
@@ -29,7 +30,7 @@ from app.settings import AppSettings
 log = logging.getLogger(__name__)
 
 SECTIONS = ("models", "index", "agent", "desktop")
-PAGES = ("models", "indexing", "tools", "prompts", "startup", "appearance")
+PAGES = ("models", "library", "indexing", "tools", "prompts", "startup", "appearance")
 
 
 class SettingsDialog(QDialog):
@@ -49,17 +50,22 @@ class SettingsDialog(QDialog):
         settings = backend.settings
         self.models_page = ModelsPageWidget(backend, tasks)
         self.models_page.catalog_changed.connect(self._note_catalog_change)
+        self.library_page = LibraryPageWidget(backend, tasks)
+        self.library_page.catalog_changed.connect(self.models_page.reload)
+        self.library_page.catalog_changed.connect(self.models_page.catalog_changed)
+        self.library_page.use_for_hard.connect(self.models_page.large_combo.setCurrentText)
         self.indexing_page = IndexingPageWidget(settings)
         self.tools_page = ToolsPageWidget(settings)
         self.prompts_page = PresetsPageWidget(settings, backend.paths.config_dir / "prompts")
         self.startup_page = StartupPageWidget(settings)
         self.appearance_page = AppearancePageWidget(settings)
         self.pages: dict[str, Any] = {
-            "models": self.models_page, "indexing": self.indexing_page, "tools": self.tools_page,
-            "prompts": self.prompts_page, "startup": self.startup_page, "appearance": self.appearance_page,
+            "models": self.models_page, "library": self.library_page, "indexing": self.indexing_page,
+            "tools": self.tools_page, "prompts": self.prompts_page, "startup": self.startup_page,
+            "appearance": self.appearance_page,
         }
-        # Tab mnemonics use letters no field on any page uses (m, i, t, p, q, a).
-        titles = ("&Models", "&Indexing", "&Tools", "&Prompts", "&Quick ask && startup", "&Appearance")
+        # Tab mnemonics use letters no field on any page uses (m, b, i, t, p, q, a).
+        titles = ("&Models", "Li&brary", "&Indexing", "&Tools", "&Prompts", "&Quick ask && startup", "&Appearance")
         self.tabs = QTabWidget()
         self.tabs.setAccessibleName("Settings pages")
         for title, widget in zip(titles, self.pages.values(), strict=True):

@@ -1,7 +1,8 @@
 """Tasks: run work off the GUI thread and bring its result back to the GUI thread (never touch widgets elsewhere).
 
-Three lanes, each one thread, so work of a kind is serialised: ``agent`` (turns, threads, opening the session),
-``index`` (syncs, status, the watcher's control) and ``io`` (model preparation, connection tests, key storage).
+Four lanes, each one thread, so work of a kind is serialised: ``agent`` (turns, threads, opening the session),
+``index`` (syncs, status, the watcher's control), ``io`` (model preparation, connection tests, key storage) and
+``download`` (model downloads and imports, which take minutes and must not hold up the io lane).
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from PySide6.QtCore import QObject, Qt, Signal
 
 log = logging.getLogger(__name__)
 
-Lane = Literal["agent", "index", "io"]
-LANES: tuple[Lane, ...] = ("agent", "index", "io")
+Lane = Literal["agent", "index", "io", "download"]
+LANES: tuple[Lane, ...] = ("agent", "index", "io", "download")
 
 
 class Tasks(QObject):

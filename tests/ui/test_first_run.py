@@ -1,21 +1,26 @@
-"""FirstRunWidget: shown while the default model is missing, hidden once it is there, installing with progress."""
+"""FirstRunWidget: shown while the default model is missing, hidden once it is there, installing with progress;
+it lists the servers running here and recommends a catalog model, which it downloads with progress."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import shiboken6
 
-from agents.providers import default_model
+from agents.providers import catalog, default_model
 from agents.providers.errors import ModelNotInstalled
+from agents.providers.manager import catalog as library
+from agents.providers.manager import discovery, download
 from app.gui.backend import Backend
 from app.gui.first_run import FirstRunWidget
 from app.gui.tasks import Tasks
 from app.secrets import MemorySecretStore
 from app.settings import load_settings
+from tests.ui.test_model_library import CATALOG, MACHINE, OLLAMA, FakeDownload
 
 
 @pytest.fixture
@@ -23,6 +28,7 @@ def plain_backend() -> Iterator[Backend]:
     """The settings a new user has (the bundled model is the default); the panel never opens a session."""
     settings, paths = load_settings()
     assert settings.models.default == default_model.DEFAULT_NAME
+    settings.models.detect_servers = {}  # no probing of this machine's ports unless a test asks
 
     def no_session(_backend: Backend):  # type: ignore[no-untyped-def]
         raise AssertionError("the first-run panel must not open the agent session")
@@ -111,6 +117,9 @@ def test_the_other_two_ways_open_the_models_settings(qtbot, panel: FirstRunWidge
         with qtbot.waitSignal(panel.open_settings, timeout=1_000) as blocker:
             button.click()
         assert blocker.args == ["models"]
+    with qtbot.waitSignal(panel.open_settings, timeout=1_000) as blocker:
+        panel.more_button.click()
+    assert blocker.args == ["library"]
 
 
 def test_a_panel_deleted_during_an_install_drops_the_result_quietly(qtbot, plain_backend: Backend, tasks: Tasks,
@@ -133,3 +142,82 @@ def test_a_panel_deleted_during_an_install_drops_the_result_quietly(qtbot, plain
     with qtbot.waitSignal(tasks.failed, timeout=2_000, raising=False) as blocker:
         tasks.run(lambda: None, lambda _: tasks.failed.emit("sentinel"), lane="io")  # after the install's callbacks
     assert blocker.signal_triggered and errors == ["sentinel"]
+
+
+@pytest.fixture
+def found_here(plain_backend: Backend, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The test catalog, a 16 GB machine, and one running Ollama; the detection timeouts asked for are recorded."""
+    catalog_file = tmp_path / "catalog.toml"
+    catalog_file.write_text(CATALOG, encoding="utf-8")
+    plain_backend.settings.models.catalog_file = catalog_file
+    plain_backend.settings.models.detect_servers = {"ollama": "http://127.0.0.1:11434"}
+    timeouts: list[float] = []
+
+    def detect_servers(servers: dict[str, str], timeout_s: float = 0.5) -> list[discovery.FoundServer]:
+        assert set(servers) == {"ollama"} and threading.current_thread().name.startswith("deskmate-io")
+        timeouts.append(timeout_s)
+        return [discovery.FoundServer("ollama", OLLAMA, ["llama3.2:1b"], None),
+                discovery.FoundServer("vllm", "http://127.0.0.1:8000/v1", [], "answered 500")]
+
+    monkeypatch.setattr(discovery, "detect_servers", detect_servers)
+    monkeypatch.setattr(library, "machine", lambda _models_dir: MACHINE)
+    return timeouts
+
+
+def test_the_panel_lists_running_servers_and_recommends_a_model(qtbot, panel: FirstRunWidget,
+                                                                plain_backend: Backend,
+                                                                found_here: list[float]) -> None:
+    assert panel.found_row.isHidden() and panel.recommend_row.isHidden()
+    with qtbot.waitSignal(panel.looked, timeout=10_000):
+        panel.refresh()  # detection runs after the readiness check showed the panel
+    assert found_here == [pytest.approx(0.5)]
+    assert not panel.found_row.isHidden() and "ollama" in panel.found_label.text()
+    assert [panel.server_combo.itemText(i) for i in range(panel.server_combo.count())] == [
+        f"ollama/llama3.2:1b ({OLLAMA})"]  # the server that answered badly is not offered
+    assert [panel.model_combo.itemText(i) for i in range(panel.model_combo.count())] == [
+        "Tiny Chat (recommended)", "Odd Chat"]  # what fits, the recommendation first; Huge Chat does not fit
+    detail = panel.choice_detail.text()
+    assert "1.2 GB to download" in detail and "about a minute at 20 MB/s" in detail and "Short answers" in detail
+    panel.model_combo.setCurrentIndex(1)
+    assert "400.0 MB to download" in panel.choice_detail.text() and "unverified" in panel.choice_detail.text()
+
+    with qtbot.waitSignal(panel.model_chosen, timeout=10_000) as blocker:
+        panel.use_server_button.click()
+    assert blocker.args == ["ollama/llama3.2:1b"]
+    spec = {s.name: s for s in catalog.load(plain_backend.paths.models_catalog)}["ollama/llama3.2:1b"]
+    assert spec.base_url == OLLAMA and spec.kind == "openai"
+
+
+def test_the_recommended_model_downloads_with_progress(qtbot, panel: FirstRunWidget, plain_backend: Backend,
+                                                       found_here: list[float],
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = FakeDownload()
+    monkeypatch.setattr(download, "download", fake)
+    with qtbot.waitSignal(panel.looked, timeout=10_000):
+        panel.refresh()
+    values: list[int] = []
+    panel.progress.valueChanged.connect(values.append)
+    ready: list[Any] = []
+    panel.model_ready.connect(lambda: ready.append(True))
+    with qtbot.waitSignal(panel.model_chosen, timeout=10_000) as blocker:
+        panel.download_button.click()
+        assert not panel.download_button.isEnabled() and not panel.install_button.isEnabled()
+        assert not panel.cancel_button.isHidden()
+    assert blocker.args == ["local/tiny-chat"] and fake.calls[0][:2] == ("tiny-chat", "cpu")
+    assert 250 in values and 500 in values and ready == [True]
+    assert "Downloaded local/tiny-chat" in panel.stage.text() and panel.isHidden()
+    assert "local/tiny-chat" in {s.name for s in catalog.load(plain_backend.paths.models_catalog)}
+    assert panel.install_button.isEnabled() and panel.cancel_button.isHidden()
+
+
+def test_nothing_found_shows_only_the_usual_ways(qtbot, panel: FirstRunWidget, plain_backend: Backend,
+                                                 tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    catalog_file = tmp_path / "catalog.toml"
+    catalog_file.write_text(CATALOG, encoding="utf-8")
+    plain_backend.settings.models.catalog_file = catalog_file
+    small = library.Machine(ram_bytes=512_000_000, free_disk_bytes=100 * 1_000_000_000)
+    monkeypatch.setattr(library, "machine", lambda _models_dir: small)
+    with qtbot.waitSignal(panel.looked, timeout=10_000):
+        panel.refresh()
+    assert panel.found_row.isHidden() and panel.recommend_row.isHidden() and panel.choice_detail.isHidden()
+    assert panel.install_button.isEnabled() and not panel.stage.styleSheet()

@@ -10,12 +10,17 @@ L2-normalised, as the model was trained.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.resources
+import io
 import logging
 import os
+import re
 import shutil
+import sys
 import threading
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +42,7 @@ PREPARE_BYTES = 160 << 20  # the fp32 intermediate (~90 MB) and the int8 result 
 SOURCE_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
 
 Device = Literal["auto", "cpu", "cuda"]
+CUDA_LIBRARIES_MISSING = "CUDA libraries missing"
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +141,53 @@ class _DropQuantiserAdvice(logging.Filter):
         return not str(record.msg).startswith("Please consider to run pre-processing")
 
 
+_preload_lock = threading.Lock()
+_preload_result: list[str | None] = []  # empty until the one attempt; then why it failed, or None
+
+
+def preload_cuda_libraries() -> str | None:
+    """Load the CUDA and cuDNN runtime libraries once, before the first CUDA session; None when loaded, else why not.
+
+    ONNX Runtime's CUDA provider and onnxruntime-genai-cuda name these libraries without a path, and pip installs
+    them (the nvidia-* wheels of the ``gpu`` extra) where the dynamic linker does not look; loaded first, by path,
+    they are found by name. ``onnxruntime.preload_dlls`` does the loading (nvidia wheels first, then the system's
+    paths). Only where an NVIDIA driver is installed; never raises; the result is kept for the process.
+    """
+    with _preload_lock:
+        if not _preload_result:
+            _preload_result.append(_preload_cuda_libraries())
+        return _preload_result[0]
+
+
+def _preload_cuda_libraries() -> str | None:
+    if sys.platform not in ("linux", "win32"):
+        return "CUDA is not used on this platform"
+    if shutil.which("nvidia-smi") is None:  # the driver installs it: without a driver the libraries are dead weight
+        return "no NVIDIA driver found (nvidia-smi not found)"
+    printed = io.StringIO()
+    try:
+        import onnxruntime as ort
+
+        if "CUDAExecutionProvider" not in ort.get_available_providers():
+            return f"this onnxruntime {ort.__version__} has no CUDA provider (onnxruntime-gpu has)"
+        preload = getattr(ort, "preload_dlls", None)
+        if preload is None:
+            return f"onnxruntime {ort.__version__} cannot load the CUDA libraries itself (1.21 or newer can)"
+        # It reports a library it cannot load by printing, and warns about a plugin it cannot register.
+        with contextlib.redirect_stdout(printed), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            preload()
+    except Exception as exc:  # noqa: BLE001 - a failed preload only means the CPU
+        return f"loading the CUDA libraries failed: {exc}"
+    failed = re.findall(r"Failed to load (.+?\.(?:dll|so[.\d]*)):", printed.getvalue())
+    missing = sorted({re.split(r"[\\/]", name)[-1] for name in failed})
+    if missing:
+        log.info("CUDA libraries not loaded: %s", printed.getvalue().strip())
+        return f"{CUDA_LIBRARIES_MISSING}: {', '.join(missing)}"
+    log.info("CUDA libraries loaded")
+    return None
+
+
 def load_tokenizer() -> Tokenizer:
     data = importlib.resources.files("resources").joinpath("models/minilm/tokenizer.json").read_text("utf-8")
     tokenizer = Tokenizer.from_str(data)
@@ -191,6 +244,7 @@ class OnnxEmbedder:
         # onnxruntime-gpu prints a red error when CUDA libraries are absent; the reason is recorded below.
         ort.set_default_logger_severity(4)
         if self._device in ("auto", "cuda") and "CUDAExecutionProvider" in available:
+            not_loaded = preload_cuda_libraries()
             try:
                 session = ort.InferenceSession(
                     str(model_path), options, providers=["CUDAExecutionProvider", "CPUExecutionProvider"]
@@ -200,7 +254,7 @@ class OnnxEmbedder:
                 self._infer(session, self._tokenizer.encode_batch(["probe"]))
                 if session.get_providers()[0] == "CUDAExecutionProvider":
                     return session
-                self.fallback_reason = "CUDA is not usable on this machine"
+                self.fallback_reason = not_loaded or "CUDA is not usable on this machine"
             except Exception as exc:  # noqa: BLE001
                 self.fallback_reason = f"CUDA failed: {exc}"
             if self._device == "cuda":
