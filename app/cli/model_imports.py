@@ -9,7 +9,7 @@ from typing import Any
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from agents.providers.manager import discovery, importer
+from agents.providers.manager import discovery, gguf_header, importer
 from app.console import cell, emit, err, out, styled
 from app.settings import AppSettings, Paths
 from app.wiring.models import add_provider
@@ -42,7 +42,7 @@ def found(*, as_json: bool) -> int:
     table.columns[1].overflow = "fold"
     for m in models:
         table.add_row(cell(m.source), cell(m.name), cell(m.format), cell(m.architecture or "-"),
-                      discovery.format_params(m.params) if m.params else "-", _size(m.size_bytes),
+                      gguf_header.format_params(m.params) if m.params else "-", _size(m.size_bytes),
                       "yes" if m.importable else "no")
     out.print(table)
     for m in models:

@@ -38,15 +38,8 @@ from agents.providers import catalog, default_model
 from agents.providers.errors import ModelLoadFailed, ModelNotInstalled
 from agents.providers.genai import GenAIModel, RuntimeOptions
 from agents.providers.manager.checks import check_answers
-from agents.providers.manager.discovery import (
-    GgufError,
-    GgufInfo,
-    format_params,
-    gguf_verdict,
-    onnx_folder_verdict,
-    read_gguf,
-    resolve_ollama,
-)
+from agents.providers.manager.discovery import onnx_folder_verdict, resolve_ollama
+from agents.providers.manager.gguf_header import GgufError, GgufInfo, format_params, gguf_verdict, read_gguf
 from agents.providers.spec import ModelSpec
 from tools.errors import ConfigError
 

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from agents.providers import default_model
-from agents.providers.manager import discovery, importer
-from agents.providers.manager.discovery import GgufError, read_gguf, scan_disk
+from agents.providers.manager import discovery, gguf_header, importer
+from agents.providers.manager.discovery import scan_disk
+from agents.providers.manager.gguf_header import GgufError, read_gguf
 from tests.support.fake_servers import (
     ARRAY,
     STRING,
@@ -41,7 +42,7 @@ def test_reads_the_packaged_gguf_header() -> None:
     assert (info.architecture, info.file_type, info.size_label) == ("llama", "Q4_1", "135M")
     assert info.params == 134_515_008 and info.embedding_params == 49152 * 576
     assert info.context_length == 8192 and info.has_chat_template and info.split_count == 1
-    assert discovery.gguf_verdict(info) == (True, "llama, 135M parameters, Q4_1")
+    assert gguf_header.gguf_verdict(info) == (True, "llama, 135M parameters, Q4_1")
 
 
 def test_reads_a_hand_made_header(tmp_path: Path) -> None:
@@ -50,7 +51,7 @@ def test_reads_a_hand_made_header(tmp_path: Path) -> None:
     info = read_gguf(file)
     assert info.architecture == "qwen2" and info.params == 64 * 32 + 64 + 64 * 64
     assert info.tensor_types == ("F32", "Q8_0") and info.context_length == 2048
-    assert discovery.gguf_verdict(info)[0] is True
+    assert gguf_header.gguf_verdict(info)[0] is True
 
 
 def _hostile() -> dict[str, bytes]:
@@ -100,7 +101,7 @@ def test_hostile_or_damaged_headers_are_refused_with_a_reason(case: str, tmp_pat
 
 
 def test_a_header_larger_than_the_limit_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(discovery, "MAX_HEADER_BYTES", 4096)
+    monkeypatch.setattr(gguf_header, "MAX_HEADER_BYTES", 4096)
     file = tmp_path / "big.gguf"
     file.write_bytes(tiny_gguf(extra=[("tokenizer.ggml.merges", ARRAY, (STRING, ["a b"] * 2000))]))
     with pytest.raises(GgufError, match="larger than"):
@@ -109,7 +110,7 @@ def test_a_header_larger_than_the_limit_is_refused(tmp_path: Path, monkeypatch: 
 
 def test_the_block_size_table_matches_ggml() -> None:
     constants = pytest.importorskip("gguf.constants")
-    for kind, (name, block, width) in discovery.GGML_TYPES.items():
+    for kind, (name, block, width) in gguf_header.GGML_TYPES.items():
         quant = constants.GGMLQuantizationType(kind)
         assert quant.name == name and constants.GGML_QUANT_SIZES[quant] == (block, width)
 
@@ -124,7 +125,7 @@ def test_supported_architectures_are_ones_both_the_gguf_loader_and_the_onnx_buil
     assert spec is not None and spec.submodule_search_locations
     builder = Path(next(iter(spec.submodule_search_locations)), "models", "builder.py").read_text(encoding="utf-8")
     converts = set(re.findall(r'config\.architectures\[0\] == "(\w+)"', builder))
-    for arch, cls in discovery.SUPPORTED_ARCHITECTURES.items():
+    for arch, cls in gguf_header.SUPPORTED_ARCHITECTURES.items():
         assert arch in GGUF_SUPPORTED_ARCHITECTURES, arch
         model_type = {"gemma3": "gemma3_text"}.get(arch, arch)
         assert getattr(AutoModelForCausalLM._model_mapping[CONFIG_MAPPING[model_type]], "__name__", None) == cls
@@ -134,7 +135,7 @@ def test_supported_architectures_are_ones_both_the_gguf_loader_and_the_onnx_buil
 def test_an_unsupported_architecture_is_not_importable(tmp_path: Path) -> None:
     file = tmp_path / "m.gguf"
     file.write_bytes(tiny_gguf("mamba-x"))
-    ok, reason = discovery.gguf_verdict(read_gguf(file))
+    ok, reason = gguf_header.gguf_verdict(read_gguf(file))
     assert ok is False and "mamba-x" in reason and "llama" in reason
 
 
@@ -146,7 +147,7 @@ def test_projectors_and_split_files_are_not_importable(extra: list[tuple[str, in
                                                        tmp_path: Path) -> None:
     file = tmp_path / "m.gguf"
     file.write_bytes(tiny_gguf(extra=extra))
-    ok, reason = discovery.gguf_verdict(read_gguf(file))
+    ok, reason = gguf_header.gguf_verdict(read_gguf(file))
     assert ok is False and words in reason
 
 
