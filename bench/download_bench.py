@@ -5,7 +5,7 @@ loopback, so the figures are the cost of each side's own work, not of a network:
 ``hf_hub_download`` into a local folder (the baseline: what the hub client does with no extra checks), then
 Deskmate's ``download`` (the same HTTP through huggingface_hub, plus the SHA-256 of every file against the listing,
 the manifest, and by default the load-and-answer check). Runs are interleaved, median of --rounds. Also: a resume
-after a cut at half of the largest file (bytes fetched again: should be none).
+after a cut at half of the largest file (the byte the next request starts from).
 """
 
 from __future__ import annotations
@@ -98,10 +98,11 @@ def main() -> None:
                 ours(hub, entry, work, check=False)
                 resumed = "resumed by a second run"
             starts = hub.range_starts(f"cpu-int8/{largest}")
-            refetched = "none" if starts and max(starts) > 0 else "the whole file"
-            resume_line = (f"{resumed}: after a cut at {largest_size // 2 / 1e6:.0f} MB of {largest}, the next run "
-                           f"asked from byte {max(starts) if starts else 0} ({refetched} fetched again); "
-                           f"{len(hub.requests) - before} requests")
+            start = max(starts) if starts else 0
+            cut = largest_size // 2
+            resume_line = (f"{resumed}: after a cut at {cut / 1e6:.1f} MB of {largest}, the next request asked "
+                           f"from byte {start} ({(cut - start) / 1e6:.1f} MB fetched again: the unwritten tail of "
+                           f"the last chunk); {len(hub.requests) - before} requests")
         finally:
             shutil.rmtree(work, ignore_errors=True)
     base = statistics.median(times["huggingface_hub hf_hub_download"])

@@ -171,7 +171,8 @@ def held_models(models_dir: Path, pairs: dict[str, Path]) -> list[Contender]:
         if name == "smollm2-135m":
             continue
         source = data.get("source") or {}
-        gguf = pairs.get(name) or (Path(source["gguf"]) if isinstance(source, dict) and source.get("gguf") else None)
+        imported = source.get("path") if isinstance(source, dict) and source.get("architecture") else None
+        gguf = pairs.get(name) or (Path(imported) if imported else None)  # an imported GGUF: the same weights
         found.append(Contender(name, {str(data.get("precision") or "?"): folder},
                                gguf if gguf is not None and gguf.is_file() else None))
     return found

@@ -14,7 +14,7 @@ from rich.progress import (
     TimeRemainingColumn,
     TransferSpeedColumn,
 )
-from rich.table import Table
+from rich.table import Column, Table
 
 from agents.providers.manager import catalog as curated
 from agents.providers.manager import download as downloads
@@ -67,14 +67,15 @@ def show_catalog(settings: AppSettings, paths: Paths, *, show_all: bool, as_json
                           "gpu": here.gpu_name, "vram_free_bytes": here.vram_free_bytes},
               "recommended": best.entry.name if best else None, "hidden": hidden, "models": shown})
         return 0
-    table = Table("model", "params", "disk", "needs", "context", "runs here", "source", "installed")
+    table = Table("params", "disk", "needs", "context", "runs on", "verified", "here")
+    table.columns.insert(0, Column("model", no_wrap=True))  # the name to download must never be cut
     for row in shown:
         needs = f"{row['ram_gb']:g} GB RAM" if row["device"] == "cpu" else f"{row['vram_gb'] or '?'} GB VRAM"
-        runs = f"yes, {row['device']}" if row["fits"] else "no"
+        runs = row["device"] if row["fits"] else "no"
         table.add_row(cell(row["name"]), f"{row['params_b']:g}B",
                       _size(row["size_bytes"]) if row["size_bytes"] else "-", cell(needs),
                       _tokens(row["context_length"]), cell(runs),
-                      "verified" if row["verified"] else "unverified", "yes" if row["installed"] else "-")
+                      "yes" if row["verified"] else "no", "installed" if row["installed"] else "-")
     out.print(table)
     for row in shown:
         line = row["good_at"] if row["fits"] else f"does not fit: {row['reason']}"

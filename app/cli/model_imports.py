@@ -7,7 +7,7 @@ import sys
 from typing import Any
 
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.table import Column, Table
 
 from agents.providers.manager import discovery, gguf_header, importer
 from app.console import cell, emit, err, out, styled
@@ -38,7 +38,8 @@ def found(*, as_json: bool) -> int:
         out.print("no model files found (looked in Ollama's store, LM Studio, GPT4All, Jan and the Hugging Face "
                   "cache)")
         return 0
-    table = Table("source", "model", "format", "architecture", "params", "size", "importable")
+    table = Table("source", "format", "architecture", "params", "size", "importable")
+    table.columns.insert(1, Column("model", no_wrap=True))  # the name to import must never be cut
     table.columns[1].overflow = "fold"
     for m in models:
         table.add_row(cell(m.source), cell(m.name), cell(m.format), cell(m.architecture or "-"),
@@ -87,7 +88,8 @@ def import_one(args: argparse.Namespace, paths: Paths) -> int:
                   f"{result.seconds:.0f} s at {result.path}; it answered: {result.check_answer}")
     else:
         out.print(f"added {result.spec.name} ({result.path}, context {result.spec.context_length} tokens)")
-    out.print(f"try it: deskmate generate --model {result.spec.name} \"What is the capital of France?\"")
+    out.print(f"try it: deskmate ask --model {result.spec.name} \"...\"; to send hard requests to it, set "
+              f"models.large = \"{result.spec.name}\" in {paths.settings_file}")
     return 0
 
 
