@@ -202,9 +202,8 @@ class FirstRunWidget(QFrame):
         settings, paths = self._backend.settings, self._backend.paths
 
         def work() -> tuple[list[Any], list[Fit]]:
-            from agents.providers.manager.discovery import detect_servers
-
             from agents.providers.manager import catalog as library
+            from agents.providers.manager.discovery import detect_servers
 
             servers = [s for s in detect_servers(dict(settings.models.detect_servers), timeout_s=DETECT_TIMEOUT_S)
                        if s.error is None and s.models]
