@@ -77,7 +77,7 @@ def locate_gguf() -> Path:
     return path
 
 
-def _sha256(path: Path) -> str:
+def sha256(path: Path) -> str:
     with path.open("rb") as handle:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
@@ -96,7 +96,7 @@ def verify(path: Path, *, full: bool = False) -> tuple[bool, str]:
         file = path / rel
         if not file.is_file() or file.stat().st_size != entry["size"]:
             return False, f"{rel} is missing or has the wrong size"
-        if full and _sha256(file) != entry["sha256"]:
+        if full and sha256(file) != entry["sha256"]:
             return False, f"{rel} does not match its checksum"
     return True, "verified"
 
@@ -128,7 +128,7 @@ def install(
     total = 5
     report("checking the packaged GGUF", 1, total)
     gguf = locate_gguf()
-    if _sha256(gguf) != GGUF_SHA256:
+    if sha256(gguf) != GGUF_SHA256:
         raise ModelLoadFailed(f"{gguf} does not match the expected checksum; reinstall {PACKAGE}")
     missing = _missing_build_modules()
     if missing:
@@ -164,8 +164,7 @@ def install(
 
 
 def _write_manifest(out: Path, precision: str, gguf: Path) -> None:
-    files = {f.name: {"size": f.stat().st_size, "sha256": _sha256(f)} for f in sorted(out.iterdir()) if f.is_file()}
-    manifest = {
+    write_manifest(out, {
         "name": DEFAULT_NAME,
         "precision": precision,
         "source": {
@@ -174,11 +173,25 @@ def _write_manifest(out: Path, precision: str, gguf: Path) -> None:
             "file": GGUF_FILE,
             "sha256": GGUF_SHA256,
         },
-        "builder": {"onnxruntime-genai": importlib.metadata.version(_genai_distribution())},
-        "files": files,
-        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    }
+        "builder": {"onnxruntime-genai": builder_version()},
+    })
+
+
+def write_manifest(out: Path, fields: dict[str, object], files: dict[str, dict[str, object]] | None = None) -> None:
+    """Write the checksum manifest ``verify`` reads: ``fields``, every file's size and SHA-256, the time.
+
+    ``files`` when the caller already knows them (a download verified each file as it arrived); else every file of
+    ``out`` is hashed. The same shape for the default model, downloads and imports.
+    """
+    if files is None:
+        files = {f.name: {"size": f.stat().st_size, "sha256": sha256(f)} for f in sorted(out.iterdir()) if f.is_file()}
+    manifest = {**fields, "files": files, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     (out / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+
+
+def builder_version() -> str:
+    """The version of the installed onnxruntime-genai (the builder that wrote a model folder)."""
+    return importlib.metadata.version(_genai_distribution())
 
 
 def _genai_distribution() -> str:

@@ -225,17 +225,14 @@ def _installed_revision(path: Path) -> str | None:
 
 def _write_manifest(out: Path, entry: CatalogEntry, variant: Variant, commit: str, host: str,
                     files: list[RemoteFile], digests: dict[str, str]) -> None:
-    manifest = {
+    default_model.write_manifest(out, {
         "name": f"local/{entry.name}",
         "title": entry.title,
         "device": variant.device,
         "precision": variant.precision,
         "source": {"repo": entry.repo, "revision": commit, "subfolder": variant.subfolder, "endpoint": host,
                    "catalog_verified": entry.verified},
-        "files": {f.rel: {"size": f.size, "sha256": digests[f.rel]} for f in files},
-        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    }
-    (out / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    }, files={f.rel: {"size": f.size, "sha256": digests[f.rel]} for f in files})
 
 
 def _register(entry: CatalogEntry, path: Path, models_catalog: Path) -> ModelSpec:

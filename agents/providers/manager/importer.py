@@ -17,7 +17,6 @@ Time: 135M took 23 s to dequantise and 9-11 s to build; each further billion par
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 import importlib.util
 import json
@@ -337,14 +336,8 @@ def _remove_stale_scratch(models_dir: Path) -> None:
             shutil.rmtree(path, ignore_errors=True)
 
 
-def _sha256(path: Path) -> str:
-    with path.open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
-
-
 def _write_manifest(out: Path, plan: ImportPlan, info: GgufInfo) -> None:
-    files = {f.name: {"size": f.stat().st_size, "sha256": _sha256(f)} for f in sorted(out.iterdir()) if f.is_file()}
-    manifest = {
+    default_model.write_manifest(out, {
         "name": plan.full_name,
         "device": "cpu",
         "precision": plan.precision,
@@ -352,25 +345,13 @@ def _write_manifest(out: Path, plan: ImportPlan, info: GgufInfo) -> None:
             "imported": plan.source,
             "path": str(plan.path),
             "size": plan.path.stat().st_size,
-            "sha256": plan.source_sha256 or _sha256(plan.path),
+            "sha256": plan.source_sha256 or default_model.sha256(plan.path),
             "architecture": info.architecture,
             "params": info.params,
             "quantisation": info.file_type,
         },
-        "builder": {"onnxruntime-genai": _version(), "intermediate": plan.work_dtype},
-        "files": files,
-        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    }
-    (out / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-
-
-def _version() -> str:
-    for name in ("onnxruntime-genai", "onnxruntime-genai-cuda", "onnxruntime-genai-directml"):
-        try:
-            return importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            continue
-    return "unknown"
+        "builder": {"onnxruntime-genai": default_model.builder_version(), "intermediate": plan.work_dtype},
+    })
 
 
 def _context_length(path: Path) -> int:
