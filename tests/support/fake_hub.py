@@ -20,14 +20,13 @@ import hashlib
 import json
 import re
 import socket
-import threading
 import time
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from tests.support.local_server import LocalServer, TrackedHandler, TrackingServer
 
 COMMIT = "5f0c3e1b9a7d2c4e6f8a0b1c2d3e4f5a6b7c8d9e"
 LFS_SUFFIXES = (".onnx", ".data", ".bin", ".safetensors")
@@ -84,34 +83,12 @@ def _file_sha256(path: Path) -> str:
     return _DIGESTS[key]
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+class _Server(TrackingServer):
     owner: FakeHub
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(TrackedHandler):
     server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return
-
-    def setup(self) -> None:
-        super().setup()
-        self.server.owner._track(self.connection, add=True)
-
-    def handle(self) -> None:
-        try:
-            super().handle()
-        except OSError:  # the client went away (a kill -9, a cancel) or stop() cut the socket
-            self.close_connection = True
-
-    def finish(self) -> None:
-        self.server.owner._track(self.connection, add=False)
-        try:
-            super().finish()
-        except OSError:
-            pass
 
     def do_HEAD(self) -> None:
         self._answer(head=True)
@@ -236,10 +213,15 @@ class _Handler(BaseHTTPRequestHandler):
         self.connection.close()
 
 
-class FakeHub:
+class FakeHub(LocalServer):
     """One repository at one commit, served like the hub serves it; see the module docstring for the faults."""
 
+    server_class = _Server
+    handler_class = _Handler
+    thread_name = "fake-hub"
+
     def __init__(self, repo: str = "test/smollm2", *, commit: str = COMMIT, branch: str = "main") -> None:
+        super().__init__()
         self.repo = repo
         self.commit = commit
         self.branch = branch
@@ -250,12 +232,7 @@ class FakeHub:
         self.throttle_bps: int | None = None
         # repo path -> a raw sibling entry to list instead (None: leave it out): hostile or broken listings
         self.listing_overrides: dict[str, dict[str, Any] | None] = {}
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
         self._requests: list[HubRequest] = []
-        self._connections: set[socket.socket] = set()
-        self._httpd: _Server | None = None
-        self._thread: threading.Thread | None = None
 
     # ---- content
     def add_folder(self, folder: Path, subfolder: str, *, exclude: tuple[str, ...] = ("manifest.json",)) -> None:
@@ -279,43 +256,8 @@ class FakeHub:
     # ---- server
     @property
     def url(self) -> str:
-        if self._httpd is None:
-            raise RuntimeError("FakeHub is not started")
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
+        return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> FakeHub:
-        self._stop.clear()
-        self._httpd = _Server(("127.0.0.1", 0), _Handler)
-        self._httpd.owner = self
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="fake-hub", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving, wake hanging handlers and cut open connections; never waits long on a handler."""
-        self._stop.set()
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
-        with self._lock:
-            connections, self._connections = list(self._connections), set()
-        for conn in connections:
-            try:
-                conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> FakeHub:
-        return self.start()
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.stop()
 
     # ---- what the tests read
     @property
@@ -338,13 +280,6 @@ class FakeHub:
         return starts
 
     # ---- used by the handler threads
-    def _track(self, conn: socket.socket, *, add: bool) -> None:
-        with self._lock:
-            if add:
-                self._connections.add(conn)
-            else:
-                self._connections.discard(conn)
-
     def _record(self, request: HubRequest) -> None:
         with self._lock:
             self._requests.append(request)

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any
+
+from tests.support.local_server import LocalServer, TrackedHandler, TrackingServer
 
 MODES = frozenset({"slow_first_token", "slow_stream", "error", "drop", "garbage", "hang_up"})
 
@@ -50,34 +49,12 @@ def _pieces(text: str) -> list[str]:
     return [p + " " for p in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+class _Server(TrackingServer):
     owner: OpenAIServer
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(TrackedHandler):
     server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return
-
-    def setup(self) -> None:
-        super().setup()
-        self.server.owner._track(self.connection, add=True)
-
-    def handle(self) -> None:
-        try:
-            super().handle()
-        except OSError:  # the client reset or timed out, or stop() cut the socket: nothing to report
-            self.close_connection = True
-
-    def finish(self) -> None:
-        self.server.owner._track(self.connection, add=False)
-        try:
-            super().finish()
-        except OSError:
-            pass
 
     def _send_json(self, status: int, payload: Any, extra: dict[str, str] | None = None, pause: float = 0.0) -> None:
         """Send a JSON (or raw bytes) body; with `pause`, the headers go first and the body that long after."""
@@ -171,7 +148,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(200, owner._completion(body, reply), pause=pause)
 
 
-class OpenAIServer:
+class OpenAIServer(LocalServer):
     """Local server for the chat-completions protocol: a scripted queue of replies plus misbehaviour modes.
 
     `behave(mode, times=N, **params)` makes the next N chat requests (all following ones if N is None) misbehave:
@@ -180,58 +157,23 @@ class OpenAIServer:
     queue untouched, so a retry gets the scripted reply; slow modes take it. `/v1/models` always behaves.
     """
 
+    server_class = _Server
+    handler_class = _Handler
+    thread_name = "openai-test-server"
+
     def __init__(self, model: str = "test-model", default_text: str = "ok") -> None:
+        super().__init__()
         self.model = model
         self.default_text = default_text
         self.hits = 0
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
         self._replies: deque[_Reply] = deque()
         self._requests: list[RecordedRequest] = []
         self._behaviour: _Behaviour | None = None
-        self._connections: set[socket.socket] = set()
-        self._httpd: _Server | None = None
-        self._thread: threading.Thread | None = None
 
     @property
     def base_url(self) -> str:
-        if self._httpd is None:
-            raise RuntimeError("OpenAIServer is not started")
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"
+        return f"http://127.0.0.1:{self.port}/v1"
 
-    def start(self) -> OpenAIServer:
-        self._stop.clear()
-        self._httpd = _Server(("127.0.0.1", 0), _Handler)
-        self._httpd.owner = self
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="openai-test-server", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving, wake sleeping handlers and cut open connections; never waits on a handler."""
-        self._stop.set()
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
-        with self._lock:
-            connections, self._connections = list(self._connections), set()
-        for conn in connections:
-            try:
-                conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> OpenAIServer:
-        return self.start()
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.stop()
 
     def enqueue_text(self, text: str) -> None:
         with self._lock:
@@ -262,13 +204,6 @@ class OpenAIServer:
         return [r for r in self.requests if r.path.rstrip("/").endswith("/chat/completions")]
 
     # ---- used by the handler threads
-    def _track(self, conn: socket.socket, *, add: bool) -> None:
-        with self._lock:
-            if add:
-                self._connections.add(conn)
-            else:
-                self._connections.discard(conn)
-
     def _record(self, request: RecordedRequest) -> None:
         with self._lock:
             self._requests.append(request)
